@@ -1,0 +1,75 @@
+"""A read-only snapshot of the cluster objects meshgate reasons about.
+
+Readers in `bot/` (live through the Kubernetes API, or offline from manifests) fill a
+ClusterSnapshot with the raw API JSON of each kind, one LIST per kind, and say which kinds
+could not be read and which the cluster does not serve. Everything downstream (posture, checks,
+audit) reads only this object, so a verdict never depends on how the objects were fetched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from workflows.naming import ServiceRef
+
+RawObject = dict[str, Any]
+"""One object as the Kubernetes API returns it (apiVersion, kind, metadata, spec, status)."""
+
+
+class Kind(StrEnum):
+    """The kinds a snapshot holds; the value is the Kubernetes `kind`."""
+
+    NAMESPACE = "Namespace"
+    SERVICE = "Service"
+    POD = "Pod"
+    DEPLOYMENT = "Deployment"
+    STATEFULSET = "StatefulSet"
+    PEER_AUTHENTICATION = "PeerAuthentication"
+    AUTHORIZATION_POLICY = "AuthorizationPolicy"
+    DESTINATION_RULE = "DestinationRule"
+    VIRTUAL_SERVICE = "VirtualService"
+    GATEWAY = "Gateway"
+    SERVICE_ENTRY = "ServiceEntry"
+    SIDECAR = "Sidecar"
+    CERTIFICATE = "Certificate"
+    SECRET = "Secret"  # names and types only: readers drop `data` and `stringData`
+    CONFIG_MAP = "ConfigMap"  # only the mesh config (`istio` in the root namespace)
+
+
+@dataclass(frozen=True)
+class ClusterSnapshot:
+    """Objects by kind, plus what could not be read.
+
+    `errors` maps a kind to why it could not be read (403, 5xx, timeout): every verdict that
+    depends on that kind is `unknown`. `unserved` lists kinds the cluster does not serve (no
+    CRD installed), which is a fact, not an error: no cert-manager means no Certificates.
+    """
+
+    objects: Mapping[Kind, Sequence[RawObject]] = field(default_factory=dict)
+    errors: Mapping[Kind, str] = field(default_factory=dict)
+    unserved: frozenset[Kind] = frozenset()
+    root_namespace: str = "istio-system"
+    source: str = ""
+
+    def of(self, kind: Kind) -> Sequence[RawObject]:
+        """All objects of one kind (empty when none, unserved or unreadable)."""
+        return self.objects.get(kind, ())
+
+    def readable(self, kind: Kind) -> bool:
+        """True when the kind was read (or is not served, which means there are none)."""
+        return kind not in self.errors
+
+    def find(self, kind: Kind, *, namespace: str, name: str) -> RawObject | None:
+        """The object of `kind` named `namespace/name`, or None."""
+        for obj in self.of(kind):
+            meta = obj.get("metadata") or {}
+            if meta.get("name") == name and meta.get("namespace", "") == namespace:
+                return obj
+        return None
+
+    def service(self, ref: ServiceRef) -> RawObject | None:
+        """The Service object behind `ref`, or None when it is not in the snapshot."""
+        return self.find(Kind.SERVICE, namespace=ref.namespace, name=ref.name)

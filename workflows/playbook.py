@@ -1,0 +1,291 @@
+"""The playbook: phases, their checklists, changes, approval policies and metric gates.
+
+A playbook is YAML validated into these pydantic models. `parse` turns text into a Playbook or
+raises PlaybookInvalid listing every problem with its line and field, so a broken custom
+playbook is fixed in one pass. The default Istio playbook (DESIGN.md, "The default playbook")
+ships next to this module as `istio-playbook.yaml`.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from enum import StrEnum
+from importlib import resources
+from typing import Annotated, Any, Literal, Self
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
+
+SCHEMA = "meshgate.playbook/v1"
+DEFAULT_PLAYBOOK_FILE = "istio-playbook.yaml"
+
+_SLUG = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(value: object) -> object:
+    """Accept `30s`, `30m`, `24h`, `2d` (and what pydantic accepts) as a timedelta."""
+    if isinstance(value, str):
+        match = _DURATION.match(value)
+        if match is None:
+            raise ValueError(f"expected a duration like 30m, 24h or 2d, got {value!r}")
+        return timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+    return value
+
+
+def format_duration(value: timedelta) -> str:
+    """The inverse of parse_duration for whole units (`24h`, `30m`)."""
+    seconds = int(value.total_seconds())
+    for unit in ("d", "h", "m"):
+        if seconds and seconds % _UNIT_SECONDS[unit] == 0:
+            return f"{seconds // _UNIT_SECONDS[unit]}{unit}"
+    return f"{seconds}s"
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Stage(StrEnum):
+    """Stages of the production-readiness checklist (KubeCon NA 2018)."""
+
+    ASSESS = "assess"  # look before touching anything
+    IMPLEMENT = "implement"  # sidecars, metrics, routing, egress, load tests
+    RELEASE = "release"  # certificates, DNS, mTLS, RBAC
+
+
+class Metric(StrEnum):
+    """Metrics a gate can read (DESIGN.md, "Metrics JSON")."""
+
+    REQUEST_RATE = "request_rate"  # requests per second, server side
+    SUCCESS_RATE = "success_rate"  # fraction of non-5xx responses
+    LATENCY_P99_MS = "latency_p99_ms"  # 99th percentile latency in milliseconds
+    MTLS_SHARE = "mtls_share"  # fraction of requests received over mutual TLS
+    FORBIDDEN_RATE = "forbidden_rate"  # 403 responses per second
+    PLAINTEXT_CALLERS = "plaintext_callers"  # number of workloads calling without mTLS
+    PASSTHROUGH_RATE = "passthrough_rate"  # requests per second to PassthroughCluster
+    SHADOW_DENIALS = "shadow_denials"  # dry-run AuthorizationPolicy denials per second
+
+
+class MetricGate(_Model):
+    """A bound on one metric over a window; `not_worse` compares with the phase's baseline."""
+
+    metric: Metric
+    min: float | None = None
+    max: float | None = None
+    not_worse: bool = False
+    window: Duration = timedelta(minutes=30)
+
+    @model_validator(mode="after")
+    def _has_a_bound(self) -> Self:
+        if self.min is None and self.max is None and not self.not_worse:
+            raise ValueError("a metric gate needs `min`, `max` or `not_worse: true`")
+        return self
+
+
+class ChecklistItem(_Model):
+    """One line of a checklist: an automated check, a metric gate, or a human attestation."""
+
+    id: Annotated[str, Field(pattern=_SLUG, max_length=63)]
+    title: Annotated[str, Field(min_length=1, max_length=200)]
+    check: str | None = None
+    metric: MetricGate | None = None
+    attest: bool = False
+    required: bool = True
+
+    @model_validator(mode="after")
+    def _exactly_one_kind(self) -> Self:
+        kinds = [k for k, on in (("check", self.check), ("metric", self.metric)) if on]
+        if self.attest:
+            kinds.append("attest")
+        if len(kinds) != 1:
+            raise ValueError(
+                "an item needs exactly one of `check: ID`, `metric: {...}` or `attest: true`"
+                + (f" (has {', '.join(kinds)})" if kinds else "")
+            )
+        return self
+
+
+class ChangeKind(StrEnum):
+    """What a phase changes in the cluster."""
+
+    SIDECAR_INJECTION = "sidecar-injection"  # namespace injection label, then rollout restart
+    PEER_AUTHENTICATION = "peer-authentication"  # a workload PeerAuthentication with `mode`
+    AUTHORIZATION_POLICY = "authorization-policy"  # allow-list of the callers seen
+
+
+class PhaseChange(_Model):
+    """The change a phase applies after its approvals."""
+
+    kind: ChangeKind
+    mode: Literal["PERMISSIVE", "STRICT"] | None = None
+    dry_run: bool = False
+    deny_by_default: bool = False
+
+    @model_validator(mode="after")
+    def _mode_matches_kind(self) -> Self:
+        if (self.kind is ChangeKind.PEER_AUTHENTICATION) != (self.mode is not None):
+            raise ValueError("`mode` (PERMISSIVE or STRICT) goes with kind peer-authentication")
+        return self
+
+
+class ApprovalPolicy(_Model):
+    """Who may approve a phase's change, how many must, and for how long a request stands.
+
+    Empty `users` and `groups` mean: the deployment's default approvers (MESHGATE_APPROVERS).
+    """
+
+    required: Annotated[int, Field(ge=0, le=10)] = 1
+    users: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+    allow_self_approval: bool = False
+    expires_after: Duration = timedelta(hours=24)
+
+
+class Phase(_Model):
+    """One phase: gate (before), change, verification (after), approvals."""
+
+    id: Annotated[str, Field(pattern=_SLUG, max_length=63)]
+    stage: Stage
+    title: Annotated[str, Field(min_length=1, max_length=200)]
+    gate: tuple[ChecklistItem, ...] = ()
+    change: PhaseChange | None = None
+    verify: tuple[ChecklistItem, ...] = ()
+    approvals: ApprovalPolicy = ApprovalPolicy()
+
+    @model_validator(mode="after")
+    def _unique_item_ids(self) -> Self:
+        seen: set[str] = set()
+        for item in (*self.gate, *self.verify):
+            if item.id in seen:
+                raise ValueError(f"checklist item id {item.id!r} is used twice in this phase")
+            seen.add(item.id)
+        return self
+
+    def item(self, item_id: str) -> ChecklistItem | None:
+        """The gate or verify item with this id."""
+        return next((i for i in (*self.gate, *self.verify) if i.id == item_id), None)
+
+
+class Playbook(_Model):
+    """An ordered list of phases."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    schema_: Literal["meshgate.playbook/v1"] = Field(alias="schema")
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    phases: tuple[Phase, ...]
+
+    @model_validator(mode="after")
+    def _unique_phase_ids(self) -> Self:
+        if not self.phases:
+            raise ValueError("a playbook needs at least one phase")
+        ids = [p.id for p in self.phases]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"phase ids must be unique; repeated: {', '.join(duplicates)}")
+        return self
+
+    def phase(self, index: int) -> Phase:
+        """The phase at `index`."""
+        return self.phases[index]
+
+
+class PlaybookIssue(_Model):
+    """One problem in a playbook file, located by line and field path."""
+
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"line {self.line}" if self.line else "file"
+        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+
+
+class PlaybookInvalid(ValueError):
+    """A playbook failed to parse or validate; `issues` lists every problem found."""
+
+    def __init__(self, source: str, issues: list[PlaybookIssue]) -> None:
+        self.source = source
+        self.issues = issues
+        lines = "\n".join(f"  {source}:{issue}" for issue in issues)
+        super().__init__(f"{source}: {len(issues)} problem(s) in the playbook\n{lines}")
+
+
+def parse(text: str, *, source: str = "<playbook>") -> Playbook:
+    """Parse and validate playbook YAML; raise PlaybookInvalid with every issue and its line."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 0
+        problem = getattr(e, "problem", None) or str(e)
+        raise PlaybookInvalid(source, [PlaybookIssue(line=line, field="", message=problem)]) from e
+    if not isinstance(data, dict):
+        raise PlaybookInvalid(
+            source,
+            [PlaybookIssue(line=1, field="", message="expected a mapping with schema, name, phases")],
+        )
+    lines = _line_index(root)
+    try:
+        return Playbook.model_validate(data)
+    except ValidationError as e:
+        issues = [_issue_from_error(err, lines) for err in e.errors()]
+        raise PlaybookInvalid(source, issues) from e
+
+
+def default() -> Playbook:
+    """The packaged Istio playbook."""
+    text = resources.files(__package__).joinpath(DEFAULT_PLAYBOOK_FILE).read_text("utf-8")
+    return parse(text, source=DEFAULT_PLAYBOOK_FILE)
+
+
+def _issue_from_error(err: Any, lines: dict[tuple[str | int, ...], int]) -> PlaybookIssue:
+    loc: tuple[str | int, ...] = tuple(err["loc"])
+    # pydantic adds the model or union branch name to some locs; keep the data path only
+    path = tuple(p for p in loc if isinstance(p, int) or not p[:1].isupper())
+    path = tuple("schema" if p == "schema_" else p for p in path)
+    line = 0
+    for depth in range(len(path), -1, -1):
+        if path[:depth] in lines:
+            line = lines[path[:depth]]
+            break
+    message = str(err["msg"]).removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        message = "unknown field (check its spelling)"
+    return PlaybookIssue(line=line, field=".".join(str(p) for p in path), message=message)
+
+
+def _line_index(node: yaml.Node | None) -> dict[tuple[str | int, ...], int]:
+    """Map each data path in the YAML document to its 1-based line number."""
+    index: dict[tuple[str | int, ...], int] = {}
+
+    def walk(current: yaml.Node, path: tuple[str | int, ...]) -> None:
+        index.setdefault(path, current.start_mark.line + 1)
+        if isinstance(current, yaml.MappingNode):
+            for key_node, value_node in current.value:
+                key = str(key_node.value)
+                index[(*path, key)] = key_node.start_mark.line + 1
+                walk(value_node, (*path, key))
+                index[(*path, key)] = key_node.start_mark.line + 1
+        elif isinstance(current, yaml.SequenceNode):
+            for position, item in enumerate(current.value):
+                walk(item, (*path, position))
+
+    if node is not None:
+        walk(node, ())
+    return index
