@@ -18,7 +18,7 @@ from workflows.naming import ServiceRef
 class Verdict(StrEnum):
     """Outcome of one automated check."""
 
-    PASS = "pass"  # the condition holds on what was read
+    PASS = "pass"  # noqa: S105 - the condition holds on what was read
     FAIL = "fail"  # the condition does not hold; `reason` says where
     UNKNOWN = "unknown"  # could not be decided (not implemented, read error, no data)
 

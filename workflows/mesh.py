@@ -35,7 +35,7 @@ class Kind(StrEnum):
     SERVICE_ENTRY = "ServiceEntry"
     SIDECAR = "Sidecar"
     CERTIFICATE = "Certificate"
-    SECRET = "Secret"  # names and types only: readers drop `data` and `stringData`
+    SECRET = "Secret"  # noqa: S105 - names and types only: readers drop `data` and `stringData`
     CONFIG_MAP = "ConfigMap"  # only the mesh config (`istio` in the root namespace)
 
 

@@ -212,7 +212,9 @@ class PlaybookIssue(_Model):
 
     def __str__(self) -> str:
         where = f"line {self.line}" if self.line else "file"
-        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        return (
+            f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        )
 
 
 class PlaybookInvalid(ValueError):
@@ -238,7 +240,11 @@ def parse(text: str, *, source: str = "<playbook>") -> Playbook:
     if not isinstance(data, dict):
         raise PlaybookInvalid(
             source,
-            [PlaybookIssue(line=1, field="", message="expected a mapping with schema, name, phases")],
+            [
+                PlaybookIssue(
+                    line=1, field="", message="expected a mapping with schema, name, phases"
+                )
+            ],
         )
     lines = _line_index(root)
     try:

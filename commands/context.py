@@ -1,0 +1,32 @@
+"""What a handler is given: the ports it may use, the playbook, the policy and the clock.
+
+Built once by the runtime (`bot/`) for Slack, the console or a test; handlers never reach for
+globals, the environment or the clock themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from workflows import posture_checks
+from workflows.checks import CheckFunction
+from workflows.playbook import Playbook
+from workflows.ports import ClusterReader, Directory, StateStore
+from workflows.rollout import Approvers
+
+
+@dataclass(frozen=True)
+class Context:
+    """Ports and policy for one deployment of meshgate."""
+
+    store: StateStore
+    playbook: Playbook
+    clock: Callable[[], datetime]
+    cluster: ClusterReader | None = None
+    directory: Directory | None = None
+    default_approvers: Approvers = Approvers()
+    checks: Mapping[str, CheckFunction] = field(default_factory=lambda: posture_checks.CHECKS)
+    read_only_cluster: bool = True
+    history_limit: int = 50

@@ -1,0 +1,120 @@
+"""Domain state to reply views (no text, no Slack): one place that maps fields."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from commands.replies import (
+    ApprovalView,
+    ChecklistLineView,
+    DecisionView,
+    HistoryLine,
+    RequestView,
+    RolloutSummary,
+    RolloutView,
+)
+from workflows.checklist import ChecklistLine, timestamp
+from workflows.playbook import Playbook
+from workflows.rollout import Rollout
+from workflows.trail import TrailEntry
+
+
+def checklist_view(lines: Iterable[ChecklistLine]) -> list[ChecklistLineView]:
+    """Checklist lines as reply views."""
+    return [
+        ChecklistLineView(
+            id=line.id,
+            title=line.title,
+            status=line.status.value,
+            required=line.required,
+            reason=line.reason,
+            fix=line.fix,
+        )
+        for line in lines
+    ]
+
+
+def change_summary(rollout: Rollout, playbook: Playbook) -> str | None:
+    """What the current phase will change, in a few words, or None."""
+    change = playbook.phase(rollout.phase_index).change
+    if change is None:
+        return None
+    parts = [change.kind.value]
+    if change.mode:
+        parts.append(change.mode)
+    if change.dry_run:
+        parts.append("dry-run")
+    if change.deny_by_default:
+        parts.append("deny-by-default")
+    return " ".join(parts)
+
+
+def rollout_view(
+    rollout: Rollout, *, playbook: Playbook, checklist: Iterable[ChecklistLine]
+) -> RolloutView:
+    """A rollout with its (freshly evaluated or requested-on) checklist."""
+    phase = playbook.phase(rollout.phase_index)
+    request = rollout.request
+    decision = rollout.last_decision
+    return RolloutView(
+        service=rollout.service,
+        phase=rollout.phase,
+        phase_index=rollout.phase_index,
+        phase_title=phase.title,
+        phases=len(playbook.phases),
+        state=rollout.state.value,
+        checklist=checklist_view(checklist),
+        approvals=[
+            ApprovalView(by=vote.by, at=timestamp(vote.at))
+            for vote in (request.approvals if request else ())
+        ],
+        request=None
+        if request is None
+        else RequestView(
+            id=request.id,
+            requested_by=request.requested_by,
+            requested_at=timestamp(request.requested_at),
+            expires_at=timestamp(request.expires_at),
+            required=request.required,
+            change=change_summary(rollout, playbook),
+        ),
+        last_decision=None
+        if decision is None
+        else DecisionView(
+            phase=decision.phase,
+            outcome=decision.outcome.value,
+            by=decision.by,
+            at=timestamp(decision.at),
+            reason=decision.reason,
+        ),
+        started_by=rollout.started_by,
+        started_at=timestamp(rollout.started_at),
+        updated_at=timestamp(rollout.updated_at),
+    )
+
+
+def summary(rollout: Rollout) -> RolloutSummary:
+    """One line of `list`."""
+    return RolloutSummary(
+        service=rollout.service,
+        phase=rollout.phase,
+        phase_index=rollout.phase_index,
+        state=rollout.state.value,
+        pending_approvals=(
+            rollout.request.required - len(rollout.request.approvals) if rollout.request else 0
+        ),
+        updated_at=timestamp(rollout.updated_at),
+    )
+
+
+def history_line(entry: TrailEntry) -> HistoryLine:
+    """One trail entry as a history line."""
+    return HistoryLine(
+        at=timestamp(entry.at),
+        actor=entry.actor,
+        action=entry.action,
+        outcome=entry.outcome,
+        phase=entry.phase,
+        state=entry.state_after,
+        detail=entry.detail,
+    )
