@@ -1,0 +1,1 @@
+"""The runtime: settings, adapters (Redis, Kubernetes, Slack), front ends and the CLI."""

@@ -1,0 +1,1 @@
+"""The chat command layer: text to typed commands, handlers that return reply models."""

@@ -11,11 +11,19 @@ from collections.abc import Callable
 from commands.context import Context
 from commands.errors import CommandError, ErrorCode
 from commands.replies import Reply
-from commands.views import rollout_view
+from commands.views import change_summary, rollout_view
 from workflows import rollout as machine
 from workflows.checklist import ChecklistLine
 from workflows.naming import ServiceRef
-from workflows.rollout import Event, Refused, Rollout, Transition
+from workflows.rollout import (
+    Event,
+    Happening,
+    HappeningKind,
+    Refused,
+    Rollout,
+    RolloutState,
+    Transition,
+)
 from workflows.trail import TrailEntry
 
 
@@ -35,11 +43,12 @@ def run(
     """
     now = ctx.clock()
     name = str(service)
-    before_state = ""
+    before_state = before_phase = ""
 
     def step(current: Rollout | None) -> Transition:
-        nonlocal before_state
+        nonlocal before_state, before_phase
         before_state = current.state.value if current is not None else ""
+        before_phase = current.phase if current is not None else ""
         chosen = event(current) if callable(event) else event
         return machine.decide(
             current,
@@ -74,6 +83,7 @@ def run(
                     actor=actor,
                     action=verb,
                     outcome=refusal.code.value,
+                    phase=before_phase,
                     state_before=before_state,
                     state_after=before_state,
                     detail=refusal.message,
@@ -87,4 +97,46 @@ def run(
         request = transition.rollout.request
         shown = request.checklist if request is not None else ()
     view = rollout_view(transition.rollout, playbook=ctx.playbook, checklist=shown)
-    return transition, Reply(command=verb, ok=True, rollout=view)
+    message = describe(ctx, transition)
+    return transition, Reply(command=verb, ok=True, rollout=view, message=message)
+
+
+def describe(ctx: Context, transition: Transition) -> str:
+    """What a transition did, in one or two sentences a person reads."""
+    rollout = transition.rollout
+    said = []
+    for happening in transition.happened:
+        kind, phase, detail = happening.kind, happening.phase, happening.detail
+        match kind:
+            case HappeningKind.STARTED:
+                title = ctx.playbook.phase(0).title
+                said.append(f"started {rollout.service} at phase {phase} ({title})")
+            case HappeningKind.ADVANCE_REQUESTED:
+                request = rollout.request
+                needed = request.required if request else 0
+                change = change_summary(rollout, ctx.playbook)
+                said.append(
+                    f"phase {phase} passed its gate and awaits {needed} approval(s)"
+                    + (f" to apply {change}" if change else "")
+                )
+            case HappeningKind.APPROVAL_RECORDED:
+                said.append(f"approval recorded {detail}")
+            case HappeningKind.PHASE_COMPLETED:
+                said.append(f"phase {phase} completed ({detail})" + _applied(ctx, happening))
+                if rollout.state is not RolloutState.COMPLETED:
+                    said.append(f"now at phase {rollout.phase}")
+            case HappeningKind.ROLLOUT_COMPLETED:
+                said.append(f"{rollout.service} completed every phase")
+            case HappeningKind.ROLLED_BACK:
+                said.append(f"rolled back {detail}" + _applied(ctx, happening, revert=True))
+            case _:
+                said.append(f"{kind.value.replace('_', ' ')} {detail}".strip())
+    return "; ".join(said)
+
+
+def _applied(ctx: Context, happening: Happening, *, revert: bool = False) -> str:
+    """Say plainly whether a phase's change was carried out."""
+    if happening.change is None or not ctx.read_only_cluster:
+        return ""
+    verb = "reverted" if revert else "applied"
+    return f" (its change, {happening.change.kind.value}, was NOT {verb}: the cluster is read-only)"

@@ -1,0 +1,1 @@
+"""meshgate tests: unit (pure), integration (real servers), e2e (the running app)."""

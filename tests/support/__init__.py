@@ -1,0 +1,1 @@
+"""Real-part stand-ins for tests: servers speaking the Kubernetes and Slack APIs."""

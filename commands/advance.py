@@ -1,0 +1,47 @@
+"""`advance NS/NAME`: check the current phase's gate, then ask for approval or complete it."""
+
+from __future__ import annotations
+
+from commands import checking, transitions
+from commands.context import Context
+from commands.errors import CommandError, ErrorCode
+from commands.parsing import Advance
+from commands.replies import Reply
+from workflows import rollout as machine
+from workflows.rollout import RequestAdvance
+
+
+def handle(command: Advance, *, actor: str, ctx: Context) -> Reply:
+    """Evaluate the gate live; a failing or unknown required item refuses with gate_failed."""
+    stored = ctx.store.load(str(command.service))
+    if stored is None:
+        raise CommandError(
+            ErrorCode.NOT_FOUND,
+            f"no rollout for {command.service}; `start {command.service}` begins one",
+        )
+    rollout = machine.current(stored, now=ctx.clock()).rollout
+    lines = checking.gate_lines(
+        ctx,
+        service=command.service,
+        phase=ctx.playbook.phase(rollout.phase_index),
+        attestations=rollout.attestations,
+    )
+    try:
+        _, reply = transitions.run(
+            ctx,
+            verb="advance",
+            actor=actor,
+            service=command.service,
+            event=RequestAdvance(actor=actor, checklist=lines),
+            checklist=lines,
+        )
+    except CommandError as e:
+        if e.code is not ErrorCode.GATE_FAILED:
+            raise
+        raise CommandError(
+            e.code,
+            e.message,
+            blockers=e.blockers,
+            usage=f"fix what blocks it, or `attest {command.service} ITEM [note]` a human item",
+        ) from e
+    return reply

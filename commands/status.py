@@ -1,0 +1,33 @@
+"""`status NS/NAME`: where a rollout stands, with its checklist evaluated now."""
+
+from __future__ import annotations
+
+from commands import checking
+from commands.context import Context
+from commands.errors import CommandError, ErrorCode
+from commands.parsing import Status
+from commands.replies import Reply
+from commands.views import rollout_view
+from workflows import rollout as machine
+
+
+def handle(command: Status, *, actor: str, ctx: Context) -> Reply:
+    """Read the rollout and evaluate the current phase's gate against the cluster."""
+    stored = ctx.store.load(str(command.service))
+    if stored is None:
+        raise CommandError(
+            ErrorCode.NOT_FOUND,
+            f"no rollout for {command.service}; `start {command.service}` begins one",
+        )
+    rollout = machine.current(stored, now=ctx.clock()).rollout
+    phase = ctx.playbook.phase(rollout.phase_index)
+    finished = rollout.state in (machine.RolloutState.COMPLETED, machine.RolloutState.ABORTED)
+    lines = (
+        ()
+        if finished
+        else checking.gate_lines(
+            ctx, service=command.service, phase=phase, attestations=rollout.attestations
+        )
+    )
+    view = rollout_view(rollout, playbook=ctx.playbook, checklist=lines)
+    return Reply(command="status", ok=True, rollout=view)
