@@ -21,6 +21,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    field_validator,
     model_validator,
 )
 
@@ -188,15 +189,16 @@ class Playbook(_Model):
     name: Annotated[str, Field(min_length=1, max_length=100)]
     phases: tuple[Phase, ...]
 
-    @model_validator(mode="after")
-    def _unique_phase_ids(self) -> Self:
-        if not self.phases:
+    @field_validator("phases")
+    @classmethod
+    def _unique_phase_ids(cls, phases: tuple[Phase, ...]) -> tuple[Phase, ...]:
+        if not phases:
             raise ValueError("a playbook needs at least one phase")
-        ids = [p.id for p in self.phases]
+        ids = [p.id for p in phases]
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
             raise ValueError(f"phase ids must be unique; repeated: {', '.join(duplicates)}")
-        return self
+        return phases
 
     def phase(self, index: int) -> Phase:
         """The phase at `index`."""

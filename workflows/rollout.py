@@ -371,7 +371,7 @@ def _advance(
             blockers=blocking,
         )
     if phase.approvals.required == 0:
-        return _complete_phase(rollout, phase, playbook=playbook, now=now, by=event.actor)
+        return _complete_phase(rollout, phase, playbook=playbook, now=now, by=f"by {event.actor}")
     request = ApprovalRequest(
         id=f"{phase.id}-{rollout.version + 1}",
         phase=phase.id,
@@ -393,7 +393,7 @@ def _complete_phase(
     rollout: Rollout, phase: Phase, *, playbook: Playbook, now: datetime, by: str
 ) -> Transition:
     done = CompletedPhase(phase=phase.id, at=now, change=phase.change)
-    happened = [Happening(HappeningKind.PHASE_COMPLETED, phase.id, f"by {by}", phase.change)]
+    happened = [Happening(HappeningKind.PHASE_COMPLETED, phase.id, by, phase.change)]
     update: dict[str, object] = {"request": None, "completed": (*rollout.completed, done)}
     next_index = rollout.phase_index + 1
     if next_index >= len(playbook.phases):

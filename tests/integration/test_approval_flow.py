@@ -1,0 +1,151 @@
+"""The approval flow through the command layer on a real Redis: issue 2's "done means"."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.redis_store import RedisStore
+from commands import dispatch
+from commands.context import Context
+from commands.replies import Reply
+from tests.support.clock import ManualClock
+from tests.support.contexts import context
+from workflows import playbook
+
+SVC = "shop/productpage"
+
+
+@pytest.fixture
+def ctx(store: RedisStore, clock: ManualClock) -> Context:
+    return context(store, clock)
+
+
+def say(ctx: Context, actor: str, text: str) -> Reply:
+    return dispatch.execute(text, actor=actor, ctx=ctx)
+
+
+def at_switch_pending(ctx: Context) -> None:
+    """alice starts, attests and advances to phase `switch`, then asks for its approval."""
+    for text in (
+        f"start {SVC}",
+        f"attest {SVC} ready team agreed",
+        f"advance {SVC}",
+        f"attest {SVC} announced posted in #eng",
+        f"advance {SVC}",
+    ):
+        reply = say(ctx, "alice", text)
+        assert reply.ok, reply.error
+    status = say(ctx, "alice", f"status {SVC}").rollout
+    assert status is not None and status.state == "awaiting_approval"
+
+
+def test_self_outsider_approver_then_double_click(ctx: Context) -> None:
+    at_switch_pending(ctx)
+
+    own = say(ctx, "alice", f"approve {SVC}")
+    assert own.error is not None and own.error.code == "self_approval"
+    outsider = say(ctx, "mallory", f"approve {SVC}")
+    assert outsider.error is not None and outsider.error.code == "not_authorized"
+
+    approved = say(ctx, "bob", f"approve {SVC}")
+    assert approved.ok and approved.rollout is not None
+    assert (approved.rollout.phase, approved.rollout.state) == ("lock", "in_progress")
+    assert "phase switch completed (approved by bob)" in (approved.message or "")
+    # the manifests are a read-only cluster: the reply must not pretend the change was made
+    assert "NOT applied: the cluster is read-only" in (approved.message or "")
+
+    again = say(ctx, "bob", f"approve {SVC}")
+    assert again.error is not None and again.error.code == "already_decided"
+    assert "already approved by bob" in again.error.message
+
+
+def test_rollback_returns_to_the_previous_phase(ctx: Context) -> None:
+    at_switch_pending(ctx)
+    assert say(ctx, "bob", f"approve {SVC}").ok
+    back = say(ctx, "carol", f"rollback {SVC}")
+    assert back.ok and back.rollout is not None
+    assert (back.rollout.phase, back.rollout.state) == ("switch", "rolled_back")
+    assert "from lock back to switch" in (back.message or "")
+
+
+def test_history_lists_each_step_with_its_actor_refusals_included(ctx: Context) -> None:
+    at_switch_pending(ctx)
+    say(ctx, "alice", f"approve {SVC}")
+    say(ctx, "bob", f"approve {SVC}")
+    history = say(ctx, "carol", f"history {SVC}").history
+    assert history is not None
+    assert [(h.actor, h.action, h.outcome) for h in history] == [
+        ("alice", "start", "ok"),
+        ("alice", "attest", "ok"),
+        ("alice", "advance", "ok"),
+        ("alice", "attest", "ok"),
+        ("alice", "advance", "ok"),
+        ("alice", "approve", "self_approval"),
+        ("bob", "approve", "ok"),
+    ]
+    assert history[0].at == "2026-11-25T10:00:00Z"
+
+
+def test_an_expired_request_cannot_be_approved(ctx: Context, clock: ManualClock) -> None:
+    at_switch_pending(ctx)
+    clock.advance(timedelta(hours=1, seconds=1))
+    late = say(ctx, "bob", f"approve {SVC}")
+    assert late.error is not None and late.error.code == "conflict"
+    assert "expired" in late.error.message
+    status = say(ctx, "bob", f"status {SVC}").rollout
+    assert status is not None and status.state == "in_progress"
+    assert status.last_decision is not None and status.last_decision.outcome == "expired"
+
+
+ONE_PHASE_NO_APPROVERS = """\
+schema: meshgate.playbook/v1
+name: one
+phases:
+  - id: only
+    stage: release
+    title: Only
+    gate: [{id: ok, title: ok, attest: true}]
+"""
+
+
+@pytest.mark.parametrize(
+    ("approvers", "service", "outcome"),
+    [(("U0BOB",), "shop/productpage", None), ((), "shop/reviews", "not_authorized")],
+    ids=["default-approvers-used", "nobody-configured"],
+)
+def test_default_approvers_apply_where_the_playbook_names_none(
+    store: RedisStore,
+    clock: ManualClock,
+    approvers: tuple[str, ...],
+    service: str,
+    outcome: str | None,
+) -> None:
+    book = playbook.parse(ONE_PHASE_NO_APPROVERS, source="one.yaml")
+    ctx = context(store, clock, playbook=book, approvers=approvers)
+    for text in (f"start {service}", f"attest {service} ok", f"advance {service}"):
+        assert say(ctx, "alice", text).ok
+    reply = say(ctx, "U0BOB", f"approve {service}")
+    if outcome is None:
+        assert reply.ok and reply.rollout is not None and reply.rollout.state == "completed"
+    else:
+        assert reply.error is not None and reply.error.code == outcome
+        assert "MESHGATE_APPROVERS is empty" in reply.error.message
+
+
+def test_start_refuses_a_service_the_cluster_does_not_have(ctx: Context) -> None:
+    reply = say(ctx, "alice", "start shop/nope")
+    assert reply.error is not None and reply.error.code == "not_found"
+    assert "no Service shop/nope" in reply.error.message
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(text=st.text(max_size=120))
+def test_any_text_gives_a_reply_never_a_crash(ctx: Context, text: str) -> None:
+    reply = dispatch.execute(text, actor="fuzz", ctx=ctx)
+    assert reply.ok or (reply.error is not None and reply.error.code != "internal")
