@@ -1,0 +1,180 @@
+"""`meshgate demo` and `meshgate console` end to end: a real process, a pipe, embedded Redis."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+
+MESHGATE = str(Path(sys.executable).with_name("meshgate"))
+SVC = "shop/productpage"
+
+
+@pytest.fixture
+def state_dir(tmp_path: Path) -> Iterator[Path]:
+    state = tmp_path / "state"
+    yield state
+    # a server left by a killed process is reused by the next one; stop it after the test
+    for sock in state.rglob("redis.sock"):
+        try:
+            redis.Redis(unix_socket_path=str(sock)).shutdown(nosave=True)
+        except redis.RedisError:
+            pass
+
+
+def env_for(state_dir: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MESHGATE_")}
+    return {**env, "MESHGATE_STATE_DIR": str(state_dir), **extra}
+
+
+def demo(state_dir: Path, lines: list[str], *args: str) -> list[dict[str, Any]]:
+    done = subprocess.run(
+        [MESHGATE, "demo", "--format", "json", *args],
+        input="\n".join(lines) + "\n",
+        capture_output=True,
+        text=True,
+        env=env_for(state_dir),
+        timeout=60,
+        check=False,
+    )
+    assert "Traceback" not in done.stderr, done.stderr
+    return [json.loads(line) for line in done.stdout.splitlines()]
+
+
+def test_demo_through_a_pipe_gives_documented_replies_and_keeps_state(state_dir: Path) -> None:
+    start, status, advance = demo(
+        state_dir, [f"start {SVC}", f"/rollout status {SVC}", f"advance {SVC}"]
+    )
+    assert start["ok"] and start["rollout"]["state"] == "in_progress"
+    rollout = status["rollout"]
+    assert (rollout["service"], rollout["phase"], rollout["phase_index"]) == (SVC, "assess", 0)
+    assert {item["status"] for item in rollout["checklist"]} <= {
+        "pass", "fail", "unknown", "pending", "attested"
+    }  # fmt: skip
+    assert [item["id"] for item in rollout["checklist"]] == [
+        "ports-named", "pods-running", "no-uid-1337", "no-host-network"
+    ]  # fmt: skip
+    if advance["ok"]:  # assess needs no approval: it completes and moves on
+        assert advance["rollout"]["phase"] == "inject"
+    else:
+        assert advance["error"]["code"] == "gate_failed"
+        assert advance["error"]["blockers"], "a refused advance says what blocks it"
+
+    (history,) = demo(state_dir, [f"history {SVC}"], "--as", "carol")
+    steps = [(h["actor"], h["action"]) for h in history["history"]]
+    assert steps == [("alice", "start"), ("alice", "advance")]
+    assert all(h["at"].endswith("Z") for h in history["history"])
+
+    (again,) = demo(state_dir, [f"status {SVC}"])
+    assert again["rollout"]["started_by"] == "alice"
+
+
+def test_actor_switch_self_approval_and_other_replies_in_text(state_dir: Path) -> None:
+    done = subprocess.run(
+        [MESHGATE, "demo"],
+        input="help\n:as bob\nlist\nstart shop/nope\nfrobnicate\n",
+        capture_output=True,
+        text=True,
+        env=env_for(state_dir),
+        timeout=60,
+        check=False,
+    )
+    assert "You are alice" in done.stderr  # the guided tour
+    out = done.stdout
+    assert "snooze ALERT DURATION" in out
+    assert "now acting as bob" in out
+    assert "no rollouts yet" in out
+    assert "error [not_found]: no Service shop/nope" in out
+    assert "error [usage]: unknown command 'frobnicate'" in out
+    assert done.returncode == 1  # the last command failed
+
+
+def test_state_survives_a_killed_process_and_its_redis(state_dir: Path) -> None:
+    with subprocess.Popen(
+        [MESHGATE, "demo", "--format", "json"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env_for(state_dir),
+        start_new_session=True,
+    ) as proc:
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.write(f"start {SVC}\n")
+        proc.stdin.flush()
+        assert json.loads(proc.stdout.readline())["ok"]
+        os.killpg(proc.pid, signal.SIGKILL)  # the console and its redis-server, no goodbyes
+        proc.wait()
+
+    (status,) = demo(state_dir, [f"status {SVC}"])
+    assert status["ok"] and status["rollout"]["phase"] == "assess"
+
+
+def test_unreachable_redis_answers_unavailable(state_dir: Path) -> None:
+    done = subprocess.run(
+        [MESHGATE, "console", "--format", "json", "--as", "bob"],
+        input=f"status {SVC}\nlist\n",
+        capture_output=True,
+        text=True,
+        env=env_for(state_dir, MESHGATE_REDIS_URL="redis://:hunter2@127.0.0.1:9/0"),
+        timeout=60,
+        check=False,
+    )
+    replies = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [r["error"]["code"] for r in replies] == ["unavailable", "unavailable"]
+    assert "hunter2" not in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "says"),
+    [
+        ({"MESHGATE_REDIS_URL": "http://localhost"}, "MESHGATE_REDIS_URL"),
+        ({"MESHGATE_SLASH_COMMAND": "rollout"}, "MESHGATE_SLASH_COMMAND"),
+        ({"MESHGATE_PLAYBOOK": "/nonexistent/playbook.yaml"}, "cannot read the playbook"),
+    ],
+    ids=["redis-url-scheme", "slash-command", "missing-playbook"],
+)
+def test_bad_settings_give_one_clear_error(state_dir: Path, env: dict[str, str], says: str) -> None:
+    done = subprocess.run(
+        [MESHGATE, "demo"],
+        input="",
+        capture_output=True,
+        text=True,
+        env=env_for(state_dir, **env),
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert says in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_playbook_validate_reports_lines(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "schema: meshgate.playbook/v1\nname: x\nphases:\n"
+        "  - id: one\n    stage: rollout\n    title: One\n    approvals: {required: 11}\n"
+    )
+    done = subprocess.run(
+        [MESHGATE, "playbook", "validate", str(bad)], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 1
+    assert f"{bad}:line 5: phases.0.stage" in done.stderr
+    assert f"{bad}:line 7: phases.0.approvals.required" in done.stderr
+
+    good = subprocess.run(
+        [MESHGATE, "playbook", "validate", "workflows/istio-playbook.yaml"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert good.returncode == 0 and "12 phase(s)" in good.stdout
