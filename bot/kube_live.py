@@ -69,11 +69,14 @@ _RETRIES = urllib3.Retry(total=1, connect=1, read=0, status=0, redirect=0, other
 class KubeError(Exception):
     """A Kubernetes API call failed; the message is short and safe to log or show."""
 
-    def __init__(self, message: str, *, status: int = 0, reason: str = "") -> None:
+    def __init__(
+        self, message: str, *, status: int = 0, reason: str = "", detail: str = ""
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
         self.reason = reason
+        self.detail = detail or message  # the message without the request it was about
 
 
 class KubeConfigInvalid(KubeError):
@@ -170,7 +173,8 @@ class KubeTransport:
         except urllib3.exceptions.HTTPError as e:
             raise _from_urllib3(e, what=what, timeout=self.timeout) from e
         except kube_client.ApiException as e:  # raised by the client for TLS failures
-            raise KubeUnavailable(f"{what}: {_short(str(e.reason))}", status=e.status) from e
+            detail = _short(str(e.reason))
+            raise KubeUnavailable(f"{what}: {detail}", status=e.status, detail=detail) from e
         if not 200 <= response.status <= 299:
             raise _from_status(response.status, data, what=what)
         try:
@@ -194,10 +198,10 @@ def _from_status(status: int, data: bytes, *, what: str) -> KubeError:
     except ValueError:
         pass
     error = _BY_STATUS.get(status, KubeUnavailable if status >= 500 or status == 429 else KubeError)
-    text = f"{what}: {status} {reason or 'error'}"
+    detail = f"{status} {reason or 'error'}"
     if message:
-        text += f": {_short(message)}"
-    return error(text, status=status, reason=reason)
+        detail += f": {_short(message)}"
+    return error(f"{what}: {detail}", status=status, reason=reason, detail=detail)
 
 
 def _from_urllib3(error: urllib3.exceptions.HTTPError, *, what: str, timeout: float) -> KubeError:
@@ -205,15 +209,60 @@ def _from_urllib3(error: urllib3.exceptions.HTTPError, *, what: str, timeout: fl
     if isinstance(error, urllib3.exceptions.MaxRetryError) and error.reason is not None:
         cause = error.reason
     if isinstance(cause, urllib3.exceptions.TimeoutError):
-        return KubeTimeout(f"{what}: no answer within {timeout:g}s")
+        detail = f"no answer within {timeout:g}s"
+        return KubeTimeout(f"{what}: {detail}", detail=detail)
     if isinstance(cause, urllib3.exceptions.NewConnectionError):
-        return KubeUnavailable(f"{what}: cannot connect to the API server")
-    return KubeUnavailable(f"{what}: {type(cause).__name__}")
+        detail = "cannot connect to the API server"
+    else:
+        detail = f"connection failed ({type(cause).__name__})"
+    return KubeUnavailable(f"{what}: {detail}", detail=detail)
 
 
 def _short(text: str) -> str:
     line = text.strip().splitlines()[0] if text.strip() else ""
     return line if len(line) <= _MAX_MESSAGE else line[: _MAX_MESSAGE - 1] + "…"
+
+
+def api_client_from_configuration(configuration: Any) -> Any:
+    """An ApiClient for a `kubernetes.client.Configuration`, with meshgate's retry policy."""
+    configuration.retries = _RETRIES
+    return kube_client.ApiClient(configuration)
+
+
+def api_client_for_host(host: str, *, token: str | None = None) -> Any:
+    """An ApiClient for an API server URL and an optional bearer token."""
+    configuration = kube_client.Configuration(host=host)
+    if token is not None:
+        configuration.api_key = {"BearerToken": token}
+        configuration.api_key_prefix = {"BearerToken": "Bearer"}
+    return api_client_from_configuration(configuration)
+
+
+def api_client_from_kubeconfig(
+    context: str | None = None, *, config_file: str | None = None
+) -> Any:
+    """An ApiClient for a kubeconfig context (None: the current one); KubeConfigInvalid if not."""
+    configuration = kube_client.Configuration()
+    try:
+        kube_config.load_kube_config(  # type: ignore[no-untyped-call]
+            config_file=config_file,
+            context=context,
+            client_configuration=configuration,
+            persist_config=False,
+        )
+    except (ConfigException, OSError, ValueError, TypeError) as e:
+        raise KubeConfigInvalid(f"kubeconfig: {_short(str(e))}") from e
+    return api_client_from_configuration(configuration)
+
+
+def api_client_in_cluster() -> Any:
+    """An ApiClient for the pod's service account; KubeConfigInvalid outside a pod."""
+    configuration = kube_client.Configuration()
+    try:
+        kube_config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+    except (ConfigException, OSError) as e:
+        raise KubeConfigInvalid(f"in-cluster config: {_short(str(e))}") from e
+    return api_client_from_configuration(configuration)
 
 
 @dataclass(frozen=True)
@@ -290,47 +339,27 @@ class LiveClusterReader:
     @classmethod
     def from_configuration(cls, configuration: Any, **options: Any) -> Self:
         """Use a `kubernetes.client.Configuration` (its retries are set to meshgate's)."""
-        configuration.retries = _RETRIES
-        return cls(kube_client.ApiClient(configuration), **options)
+        return cls(api_client_from_configuration(configuration), **options)
 
     @classmethod
     def for_host(cls, host: str, *, token: str | None = None, **options: Any) -> Self:
         """An API server by URL, with an optional bearer token (tests, port-forwards)."""
-        configuration = kube_client.Configuration(host=host)
-        if token is not None:
-            configuration.api_key = {"BearerToken": token}
-            configuration.api_key_prefix = {"BearerToken": "Bearer"}
         options.setdefault("source", f"cluster at {host}")
-        return cls.from_configuration(configuration, **options)
+        return cls(api_client_for_host(host, token=token), **options)
 
     @classmethod
     def from_kubeconfig(
         cls, context: str | None = None, *, config_file: str | None = None, **options: Any
     ) -> Self:
         """A kubeconfig context (None: the current one), as kubectl would use it."""
-        configuration = kube_client.Configuration()
-        try:
-            kube_config.load_kube_config(  # type: ignore[no-untyped-call]
-                config_file=config_file,
-                context=context,
-                client_configuration=configuration,
-                persist_config=False,
-            )
-        except (ConfigException, OSError, ValueError, TypeError) as e:
-            raise KubeConfigInvalid(f"kubeconfig: {_short(str(e))}") from e
         options.setdefault("source", f"context {context}" if context else "current context")
-        return cls.from_configuration(configuration, **options)
+        return cls(api_client_from_kubeconfig(context, config_file=config_file), **options)
 
     @classmethod
     def in_cluster(cls, **options: Any) -> Self:
         """The pod's service account (token and CA mounted by Kubernetes)."""
-        configuration = kube_client.Configuration()
-        try:
-            kube_config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
-        except (ConfigException, OSError) as e:
-            raise KubeConfigInvalid(f"in-cluster config: {_short(str(e))}") from e
         options.setdefault("source", "in-cluster service account")
-        return cls.from_configuration(configuration, **options)
+        return cls(api_client_in_cluster(), **options)
 
     def close(self) -> None:
         """Release pooled connections."""

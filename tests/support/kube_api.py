@@ -567,6 +567,11 @@ class FakeKubeApi:
             raise ApiError(400, "BadRequest", f"apply needs apiVersion {gv} and kind {rtype.kind}")
         stored = self._store[rtype.kind].get(key)
         force = request.query.get("force") == "true"
+        precondition = meta.pop("resourceVersion", None)  # a precondition, not a field to own
+        if precondition is not None and (
+            stored is None or stored.obj["metadata"]["resourceVersion"] != str(precondition)
+        ):
+            raise ApiError(409, "Conflict", "the object has been modified; please apply again")
         if stored is None:
             obj = copy.deepcopy(config)
             self._validate(rtype, gv, obj)
