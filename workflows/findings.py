@@ -91,7 +91,7 @@ POD_NOT_READY = Code("MG308", Severity.WARNING, "a pod is not running or not rea
 # MG4xx: routing and release
 GATEWAY_MISSING = Code("MG401", Severity.ERROR, "a VirtualService names a Gateway that is absent")
 INGRESS_HOST_UNROUTED = Code("MG402", Severity.WARNING, "an ingress host has no bound route")
-SUBSET_SELECTS_NOTHING = Code("MG403", Severity.ERROR, "a DestinationRule subset selects no pod")
+SUBSET_SELECTS_NOTHING = Code("MG403", Severity.WARNING, "a DestinationRule subset selects no pod")
 EXTERNAL_HOST_UNDECLARED = Code("MG404", Severity.WARNING, "an external host has no ServiceEntry")
 CERTIFICATE_NOT_READY = Code("MG405", Severity.ERROR, "a Gateway's Certificate is not Ready")
 CREDENTIAL_SECRET_MISSING = Code("MG406", Severity.ERROR, "a Gateway's credential Secret is absent")

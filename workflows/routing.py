@@ -36,6 +36,7 @@ class Outcome:
 
     findings: tuple[Finding, ...]
     summary: str
+    blocked: str = ""  # set when the aspect fails for a reason that is not a finding
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,12 @@ def subsets(*, snapshot: ClusterSnapshot, service: RawObject) -> Outcome:
         if checked
         else "no DestinationRule subsets for this service"
     )
+    if checked and not pods:
+        # MG003 already says the service has no pods; one subset finding each would be noise.
+        blocked = (
+            f"{objects.ref(service)} selects no pods, so subsets {', '.join(checked)} select none"
+        )
+        return Outcome((), summary, blocked=blocked)
     return Outcome(tuple(problems), summary)
 
 

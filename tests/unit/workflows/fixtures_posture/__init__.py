@@ -1,0 +1,1 @@
+"""Small manifest fixtures and builders for the posture, checks and audit tests."""
