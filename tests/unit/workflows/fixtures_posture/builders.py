@@ -1,0 +1,177 @@
+"""Builders of the Kubernetes and Istio objects posture tests put in snapshots.
+
+Each returns the raw API JSON the readers would produce, with only the fields a rule reads.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tests.unit.workflows.fixtures_posture import kubelet
+from workflows.mesh import RawObject
+
+REFERENCE = Path("/work/shared/reference/istio")
+"""Istio's sample manifests and task policies (see /work/shared/reference/README.md)."""
+
+
+def reference_docs(relative: str, *, namespace: str | None = None) -> list[RawObject]:
+    """The documents of a reference YAML file, namespaced like `kubectl apply -n` would."""
+    docs = [d for d in yaml.safe_load_all((REFERENCE / relative).read_text("utf-8")) if d]
+    if namespace is not None:
+        for doc in docs:
+            doc.setdefault("metadata", {}).setdefault("namespace", namespace)
+    return docs
+
+
+def namespace(name: str, labels: dict[str, str] | None = None) -> RawObject:
+    """A Namespace with labels."""
+    meta = {"name": name, "labels": dict(labels or {})}
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": meta}
+
+
+def injected_namespace(name: str) -> RawObject:
+    """A Namespace labelled istio-injection=enabled."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": name, "labels": {"istio-injection": "enabled"}},
+    }
+
+
+def service(
+    name: str,
+    ns: str = "shop",
+    *,
+    selector: dict[str, str] | None = None,
+    ports: list[dict[str, Any]] | None = None,
+    annotations: dict[str, str] | None = None,
+) -> RawObject:
+    """A Service selecting `app: <name>` on port 80 -> 8080 named http, unless told otherwise."""
+    meta: dict[str, Any] = {"name": name, "namespace": ns}
+    if annotations:
+        meta["annotations"] = annotations
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": meta,
+        "spec": {
+            "selector": {"app": name} if selector is None else selector,
+            "ports": ports or [{"name": "http", "port": 80, "targetPort": 8080}],
+        },
+    }
+
+
+def workload_pod(
+    app: str,
+    ns: str = "shop",
+    *,
+    version: str = "v1",
+    index: int = 0,
+    proxy: str | None = "ready",
+    **options: Any,
+) -> RawObject:
+    """A pod of Deployment `<app>-<version>` labelled app/version, with a proxy by default."""
+    deployment = f"{app}-{version}"
+    labels = {"app": app, "version": version, "pod-template-hash": kubelet.TEMPLATE_HASH}
+    labels.update(options.pop("labels", {}))
+    return kubelet.pod(
+        name=f"{deployment}-{kubelet.TEMPLATE_HASH}-p{index}",
+        namespace=ns,
+        labels=labels,
+        owner=("ReplicaSet", f"{deployment}-{kubelet.TEMPLATE_HASH}"),
+        proxy=proxy,
+        **options,
+    )
+
+
+def peer_authentication(
+    name: str,
+    ns: str,
+    mode: str | None = None,
+    *,
+    selector: dict[str, str] | None = None,
+    ports: dict[Any, str | None] | None = None,
+    created: str | None = None,
+) -> RawObject:
+    """A PeerAuthentication; `mode=None` leaves mtls unset, `ports` sets portLevelMtls."""
+    spec: dict[str, Any] = {}
+    if mode is not None:
+        spec["mtls"] = {"mode": mode}
+    if selector is not None:
+        spec["selector"] = {"matchLabels": selector}
+    if ports is not None:
+        spec["portLevelMtls"] = {p: ({"mode": m} if m else {}) for p, m in ports.items()}
+    meta: dict[str, Any] = {"name": name, "namespace": ns}
+    if created is not None:
+        meta["creationTimestamp"] = created
+    return {
+        "apiVersion": "security.istio.io/v1",
+        "kind": "PeerAuthentication",
+        "metadata": meta,
+        "spec": spec,
+    }
+
+
+def authorization_policy(
+    name: str,
+    ns: str,
+    *,
+    spec: dict[str, Any] | None = None,
+    dry_run: bool = False,
+) -> RawObject:
+    """An AuthorizationPolicy with the given spec (`{}` when None)."""
+    meta: dict[str, Any] = {"name": name, "namespace": ns}
+    if dry_run:
+        meta["annotations"] = {"istio.io/dry-run": "true"}
+    return {
+        "apiVersion": "security.istio.io/v1",
+        "kind": "AuthorizationPolicy",
+        "metadata": meta,
+        "spec": spec if spec is not None else {},
+    }
+
+
+def destination_rule(
+    name: str, ns: str, *, host: str, spec: dict[str, Any] | None = None
+) -> RawObject:
+    """A DestinationRule for `host` with more spec fields."""
+    return {
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "DestinationRule",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": {"host": host, **(spec or {})},
+    }
+
+
+def istio_object(kind: str, name: str, ns: str, spec: dict[str, Any]) -> RawObject:
+    """Any networking.istio.io object (VirtualService, Gateway, ServiceEntry)."""
+    return {
+        "apiVersion": "networking.istio.io/v1",
+        "kind": kind,
+        "metadata": {"name": name, "namespace": ns},
+        "spec": spec,
+    }
+
+
+def secret(name: str, ns: str) -> RawObject:
+    """A TLS Secret, name and type only (readers drop data)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": name, "namespace": ns},
+        "type": "kubernetes.io/tls",
+    }
+
+
+def certificate(name: str, ns: str, *, secret_name: str, ready: bool) -> RawObject:
+    """A cert-manager Certificate with its Ready condition."""
+    return {
+        "apiVersion": "cert-manager.io/v1",
+        "kind": "Certificate",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": {"secretName": secret_name, "dnsNames": ["shop.example.com"]},
+        "status": {"conditions": [{"type": "Ready", "status": "True" if ready else "False"}]},
+    }
