@@ -14,12 +14,12 @@ from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
-from pydantic import ValidationError
-
-from bot import console
+from bot import cli_serve, console
+from bot import settings as settings_module
 from bot.embedded_redis import EmbeddedRedisError
+from bot.errors import StartupError
 from bot.manifest_reader import ManifestReader
-from bot.runtime import StartupError, open_context
+from bot.runtime import open_context
 from bot.settings import Settings
 from workflows import playbook as playbooks
 from workflows.ports import ClusterReader
@@ -78,6 +78,8 @@ def _parser() -> argparse.ArgumentParser:
     con.add_argument("--format", choices=("text", "json"), default="text")
     con.set_defaults(func=_console)
 
+    cli_serve.register(sub)
+
     book = sub.add_parser("playbook", help="work with playbooks")
     book_sub = book.add_subparsers(metavar="ACTION")
     validate = book_sub.add_parser("validate", help="check a playbook file, every error by line")
@@ -86,19 +88,8 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _settings() -> Settings:
-    try:
-        return Settings()
-    except ValidationError as e:
-        problems = "; ".join(
-            f"MESHGATE_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
-            for err in e.errors()
-        )
-        raise StartupError(f"invalid settings: {problems}") from e
-
-
 def _demo(args: argparse.Namespace) -> int:
-    settings = _settings()
+    settings = settings_module.load()
     state_dir = settings.state_dir.expanduser() / "demo"
     mesh = Path(str(resources.files("bot").joinpath("demo_mesh")))
     approvers = settings.approvers or DEMO_APPROVERS
@@ -117,7 +108,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _console(args: argparse.Namespace) -> int:
-    settings = _settings()
+    settings = settings_module.load()
     cluster: ClusterReader | None = None
     if args.manifests is not None:
         cluster = ManifestReader(args.manifests)

@@ -46,7 +46,7 @@ def trail_key(service: str) -> str:
 
 
 @contextmanager
-def _translated(what: str) -> Iterator[None]:
+def translated(what: str) -> Iterator[None]:
     """Turn redis-py errors into StoreUnavailable, without URLs or passwords in the text."""
     try:
         yield
@@ -73,18 +73,23 @@ class RedisStore:
         )
         return cls(client)
 
+    @property
+    def client(self) -> redis.Redis:
+        """The Redis client, for adapters that keep their own keys beside the rollouts."""
+        return self._redis
+
     def close(self) -> None:
         """Release the connection pool."""
         self._redis.close()
 
     def ping(self) -> None:
         """Raise StoreUnavailable unless Redis answers."""
-        with _translated("checking the connection"):
+        with translated("checking the connection"):
             self._redis.ping()
 
     def load(self, service: str) -> Rollout | None:
         """The stored rollout, or None; a corrupt document is reported, not ignored."""
-        with _translated(f"reading {service}"):
+        with translated(f"reading {service}"):
             raw = self._redis.get(rollout_key(service))
         return None if raw is None else _decode(service, str(raw))
 
@@ -93,7 +98,7 @@ class RedisStore:
     ) -> Transition:
         """Compare-and-set on the rollout document; see the module docstring."""
         key = rollout_key(service)
-        with _translated(f"updating {service}"), self._redis.pipeline(transaction=True) as pipe:
+        with translated(f"updating {service}"), self._redis.pipeline(transaction=True) as pipe:
             for _ in range(_MAX_ROUNDS):
                 try:
                     pipe.watch(key)  # type: ignore[no-untyped-call]
@@ -122,7 +127,7 @@ class RedisStore:
 
     def record(self, service: str, entry: TrailEntry) -> None:
         """Append a trail entry that changes no state (a refusal)."""
-        with _translated(f"recording history of {service}"):
+        with translated(f"recording history of {service}"):
             self._redis.xadd(
                 trail_key(service),
                 {"entry": entry.model_dump_json()},
@@ -132,7 +137,7 @@ class RedisStore:
 
     def history(self, service: str, *, limit: int) -> list[TrailEntry]:
         """The newest `limit` entries, oldest first."""
-        with _translated(f"reading history of {service}"):
+        with translated(f"reading history of {service}"):
             rows = self._redis.xrevrange(trail_key(service), count=limit)
         entries = []
         for _id, fields in reversed(rows or []):
@@ -144,7 +149,7 @@ class RedisStore:
 
     def rollouts(self) -> list[Rollout]:
         """Every stored rollout, sorted by service."""
-        with _translated("listing rollouts"):
+        with translated("listing rollouts"):
             services = sorted(str(s) for s in self._redis.smembers(_INDEX))
             raws = self._redis.mget([rollout_key(s) for s in services]) if services else []
         return [_decode(s, str(raw)) for s, raw in zip(services, raws, strict=True) if raw]

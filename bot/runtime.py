@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.embedded_redis import EmbeddedRedis
+from bot.errors import StartupError
 from bot.redis_store import RedisStore
 from bot.settings import Settings
 from commands.context import Context
@@ -18,10 +19,6 @@ from workflows import playbook as playbooks
 from workflows.playbook import Playbook
 from workflows.ports import ClusterReader, Directory
 from workflows.rollout import Approvers
-
-
-class StartupError(Exception):
-    """A setting or resource needed at start-up is missing or wrong; the message says which."""
 
 
 def utc_now() -> datetime:

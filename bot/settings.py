@@ -9,8 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.errors import StartupError
 
 DEFAULT_STATE_DIR = Path("~/.local/state/meshgate")
 
@@ -47,3 +49,15 @@ class Settings(BaseSettings):
         if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must start with redis://, rediss:// or unix://")
         return value
+
+
+def load() -> Settings:
+    """Settings from the environment; StartupError naming each bad variable."""
+    try:
+        return Settings()
+    except ValidationError as e:
+        problems = "; ".join(
+            f"MESHGATE_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
+            for err in e.errors()
+        )
+        raise StartupError(f"invalid settings: {problems}") from e

@@ -1,0 +1,301 @@
+"""Block Kit for reply models: the rollout message, ephemeral replies, the reject modal, App Home.
+
+Built with slack_sdk's block models, whose `to_dict()` enforces Block Kit's limits; text is cut
+before it reaches them (3000 characters a section, 50 blocks a message, 100 a view). Every
+string that came from a person is escaped (`&`, `<`, `>`), so `<!channel>` typed into a reason
+is shown, not sent as a ping. The one place Slack wording lives.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ConfirmObject,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    InputBlock,
+    MarkdownTextObject,
+    PlainTextInputElement,
+    PlainTextObject,
+    SectionBlock,
+)
+from slack_sdk.models.views import View
+
+from commands.replies import ChecklistLineView, Reply, RolloutSummary, RolloutView
+
+APPROVE_ACTION = "rollout_approve"
+REJECT_ACTION = "rollout_reject"
+REJECT_VIEW = "rollout_reject_reason"
+REASON_BLOCK = "reason"
+REASON_INPUT = "reason_input"
+
+MAX_TEXT = 3000  # Block Kit: section text
+MAX_HEADER = 150  # Block Kit: header text
+MAX_BLOCKS = 50  # Block Kit: blocks in a message
+MAX_FALLBACK = 3000  # keep notification text short too
+_ELLIPSIS = "…"
+
+_STATUS_ICON = {
+    "pass": ":white_check_mark:",
+    "fail": ":x:",
+    "unknown": ":grey_question:",
+    "pending": ":hourglass_flowing_sand:",
+    "attested": ":writing_hand:",
+}
+_STATE_LABEL = {
+    "in_progress": "in progress",
+    "awaiting_approval": "awaiting approval",
+    "completed": "completed",
+    "rolled_back": "rolled back",
+    "aborted": "aborted",
+}
+
+
+def escape(text: str) -> str:
+    """Slack's mrkdwn escaping: the three characters it reserves for links and mentions."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def cut(text: str, limit: int = MAX_TEXT) -> str:
+    """`text` within `limit` characters, marked when shortened."""
+    return text if len(text) <= limit else text[: limit - 1] + _ELLIPSIS
+
+
+def mention(actor: str) -> str:
+    """A Slack user id as a mention; any other name escaped (console users, `meshgate`)."""
+    if actor[:1] in ("U", "W") and actor.isalnum() and actor.isupper():
+        return f"<@{actor}>"
+    return escape(actor)
+
+
+def _section(text: str) -> SectionBlock:
+    return SectionBlock(text=MarkdownTextObject(text=cut(text)))
+
+
+def _checklist_text(items: Sequence[ChecklistLineView]) -> str:
+    lines = []
+    for item in items:
+        optional = " _(optional)_" if not item.required else ""
+        line = f"{_STATUS_ICON.get(item.status, item.status)} *{escape(item.title)}*{optional}"
+        if item.reason:
+            line += f"\n      {escape(item.reason)}"
+        if item.fix and item.status in ("fail", "unknown", "pending"):
+            line += f"\n      _fix:_ {escape(item.fix)}"
+        lines.append(line)
+    return "\n".join(lines) or "_no checklist items_"
+
+
+def button_value(service: str, request_id: str) -> str:
+    """What an approval button carries: the service and the request it decides."""
+    return json.dumps({"service": service, "request": request_id}, separators=(",", ":"))
+
+
+def rollout_message(view: RolloutView, *, diff: str = "", note: str = "") -> list[Block]:
+    """The one message per rollout, re-rendered in place as the rollout moves."""
+    state = _STATE_LABEL.get(view.state, view.state)
+    blocks: list[Block] = [
+        HeaderBlock(
+            text=PlainTextObject(text=cut(f"Rollout {view.service}", MAX_HEADER), emoji=False)
+        ),
+        _section(
+            f"*Phase {view.phase_index + 1}/{view.phases}:* `{view.phase}` "
+            f"{escape(view.phase_title)}\n*State:* {state}"
+        ),
+    ]
+    if view.checklist and view.state not in ("completed", "aborted"):
+        blocks.append(_section(_checklist_text(view.checklist)))
+    request = view.request
+    if request is not None:
+        votes = ", ".join(f"{mention(a.by)} at {a.at}" for a in view.approvals) or "none yet"
+        change = f"\n*Change:* {escape(request.change)}" if request.change else ""
+        blocks.append(DividerBlock())
+        blocks.append(
+            _section(
+                f"*{mention(request.requested_by)} asks to complete `{view.phase}`.* "
+                f"Needs {request.required} approval(s); expires {request.expires_at}.{change}\n"
+                f"*Approved by:* {votes}"
+            )
+        )
+        if diff:
+            blocks.append(_section(f"```{cut(escape(diff), MAX_TEXT - 6)}```"))
+        value = button_value(view.service, request.id)
+        blocks.append(
+            ActionsBlock(
+                block_id=f"decide:{request.id}",
+                elements=[
+                    ButtonElement(
+                        text="Approve",
+                        action_id=APPROVE_ACTION,
+                        value=value,
+                        style="primary",
+                        confirm=ConfirmObject(
+                            title="Approve this change?",
+                            text=cut(
+                                f"Complete phase `{view.phase}` of {view.service}"
+                                + (f" and apply {escape(request.change)}" if request.change else "")
+                                + ".",
+                                300,
+                            ),
+                            confirm="Approve",
+                            deny="Cancel",
+                        ),
+                    ),
+                    ButtonElement(
+                        text="Reject",
+                        action_id=REJECT_ACTION,
+                        value=value,
+                        style="danger",
+                        confirm=ConfirmObject(
+                            title="Reject this request?",
+                            text=f"You will be asked for a reason. Phase `{view.phase}` stays.",
+                            confirm="Reject",
+                            deny="Cancel",
+                        ),
+                    ),
+                ],
+            )
+        )
+    decision = view.last_decision
+    if decision is not None and request is None:
+        reason = f": {escape(decision.reason)}" if decision.reason else ""
+        by = "" if decision.outcome == "expired" else f" by {mention(decision.by)}"
+        blocks.append(
+            ContextBlock(
+                elements=[
+                    MarkdownTextObject(
+                        text=cut(
+                            f"Request to complete `{decision.phase}` {decision.outcome}{by} "
+                            f"at {decision.at}{reason}"
+                        )
+                    )
+                ]
+            )
+        )
+    footer = (
+        f"Started by {mention(view.started_by)} at {view.started_at} · updated {view.updated_at}"
+    )
+    if note:
+        footer = f"{escape(note)} · {footer}"
+    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=cut(footer))]))
+    return blocks[:MAX_BLOCKS]
+
+
+def fallback_text(view: RolloutView) -> str:
+    """The notification text of a rollout message (shown where blocks are not)."""
+    state = _STATE_LABEL.get(view.state, view.state)
+    return cut(f"Rollout {view.service}: phase {view.phase}, {state}", MAX_FALLBACK)
+
+
+def reply_blocks(reply: Reply) -> list[Block]:
+    """Any reply as an ephemeral message (errors, help, list, status, history)."""
+    blocks: list[Block] = []
+    if reply.error is not None:
+        text = f":no_entry: *{reply.error.code.value}*: {escape(reply.error.message)}"
+        if reply.error.usage:
+            text += f"\n*Usage:* `{escape(reply.error.usage)}`"
+        blocks.append(_section(text))
+        if reply.error.blockers:
+            blocks.append(_section("*Blocked by:*\n" + _checklist_text(reply.error.blockers)))
+        return blocks
+    if reply.message:
+        blocks.append(_section(escape(reply.message)))
+    if reply.rollout is not None:
+        blocks.extend(rollout_message(reply.rollout))
+    if reply.rollouts is not None:
+        blocks.append(_section(_rollouts_text(reply.rollouts)))
+    if reply.history is not None:
+        lines = [
+            f"`{h.at}` {mention(h.actor)} *{h.action}*"
+            + ("" if h.outcome == "ok" else f" refused ({h.outcome})")
+            + (f": {escape(h.detail)}" if h.detail else "")
+            for h in reply.history
+        ]
+        blocks.extend(_section(chunk) for chunk in _chunks(lines))
+    if reply.help is not None:
+        blocks.append(
+            _section("\n".join(f"`{escape(h.usage)}` {escape(h.summary)}" for h in reply.help))
+        )
+    return blocks[:MAX_BLOCKS] or [_section("done")]
+
+
+def reply_text(reply: Reply) -> str:
+    """Notification text of a reply."""
+    if reply.error is not None:
+        return cut(f"{reply.error.code.value}: {reply.error.message}", MAX_FALLBACK)
+    return cut(reply.message or reply.command, MAX_FALLBACK)
+
+
+def _rollouts_text(rollouts: Sequence[RolloutSummary]) -> str:
+    if not rollouts:
+        return "_No rollouts yet._ Start one with `/rollout start NS/NAME`."
+    lines = []
+    for r in rollouts:
+        pending = f" · {r.pending_approvals} approval(s) pending" if r.pending_approvals else ""
+        state = _STATE_LABEL.get(r.state, r.state)
+        lines.append(f"*{r.service}* · `{r.phase}` · {state}{pending}")
+    return "\n".join(lines)
+
+
+def _chunks(lines: Sequence[str]) -> list[str]:
+    """Lines grouped into section-sized texts."""
+    chunks: list[str] = []
+    current = ""
+    for line in lines:
+        line = cut(line, MAX_TEXT)
+        if current and len(current) + 1 + len(line) > MAX_TEXT:
+            chunks.append(current)
+            current = line
+        else:
+            current = f"{current}\n{line}" if current else line
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def reject_modal(*, service: str, request_id: str, channel: str) -> View:
+    """The modal that asks a rejecting approver why."""
+    return View(
+        type="modal",
+        callback_id=REJECT_VIEW,
+        private_metadata=json.dumps(
+            {"service": service, "request": request_id, "channel": channel}
+        ),
+        title=PlainTextObject(text="Reject request"),
+        submit=PlainTextObject(text="Reject"),
+        close=PlainTextObject(text="Cancel"),
+        blocks=[
+            _section(f"Reject the request to advance *{service}*?"),
+            InputBlock(
+                block_id=REASON_BLOCK,
+                label=PlainTextObject(text="Reason"),
+                element=PlainTextInputElement(
+                    action_id=REASON_INPUT, multiline=True, max_length=500
+                ),
+                optional=True,
+            ),
+        ],
+    )
+
+
+def home_view(rollouts: Sequence[RolloutSummary], *, alerts_note: str) -> View:
+    """App Home: every rollout with its phase, state and pending approvals; alerts."""
+    blocks: list[Block] = [
+        HeaderBlock(text=PlainTextObject(text="meshgate rollouts", emoji=False)),
+    ]
+    lines = _rollouts_text(rollouts).split("\n")
+    blocks.extend(_section(chunk) for chunk in _chunks(lines)[:90])
+    blocks.append(DividerBlock())
+    blocks.append(_section(f"*Alerts:* {escape(alerts_note)}"))
+    return View(type="home", blocks=blocks[:100])
+
+
+def as_dicts(blocks: Sequence[Block]) -> list[dict[str, Any]]:
+    """Blocks as JSON-ready dicts (validated against Block Kit's limits on the way)."""
+    return [block.to_dict() for block in blocks]

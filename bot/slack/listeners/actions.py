@@ -1,0 +1,86 @@
+"""Approve and Reject buttons on a rollout's message.
+
+Approve runs the same handler as `/rollout approve`, with the request id the button carries, so
+a click on an old request is `already_decided`. Reject opens a modal asking why. Either way the
+message is re-rendered from stored state (so a late click also shows the request's real fate),
+and a refusal is shown to the clicker alone.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.slack import blocks
+from bot.slack.listeners import Deps
+from commands import dispatch, parsing
+from commands.errors import UsageError
+from workflows.naming import InvalidServiceRef, ServiceRef
+
+log = logging.getLogger(__name__)
+
+
+def decision_target(value: str) -> tuple[ServiceRef, str]:
+    """The (service, request id) a button or modal carries; UsageError when malformed."""
+    try:
+        data = json.loads(value)
+        return ServiceRef.parse(str(data["service"])), str(data["request"])
+    except (ValueError, KeyError, TypeError, InvalidServiceRef) as e:
+        raise UsageError("this button is malformed", usage="/rollout approve NS/NAME") from e
+
+
+def register(app: App, deps: Deps) -> None:
+    """Listen for the two buttons."""
+
+    @app.action(blocks.APPROVE_ACTION)
+    def on_approve(ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any]) -> None:
+        ack()
+        actor = str(body["user"]["id"])
+        channel = _channel_of(body)
+        try:
+            service, request_id = decision_target(str(action.get("value", "")))
+        except UsageError as e:
+            deps.publisher.ephemeral(
+                channel=channel, user=actor, reply=dispatch.error_reply("approve", e)
+            )
+            return
+        reply = dispatch.run(
+            parsing.Approve(service=service, request_id=request_id), actor=actor, ctx=deps.ctx
+        )
+        if reply.ok:
+            deps.publisher.changed(reply, actor=actor, channel=channel)
+        else:
+            deps.publisher.ephemeral(channel=channel, user=actor, reply=reply)
+            deps.publisher.refresh(str(service), channel=channel)
+
+    @app.action(blocks.REJECT_ACTION)
+    def on_reject(
+        ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any], client: WebClient
+    ) -> None:
+        ack()
+        actor = str(body["user"]["id"])
+        channel = _channel_of(body)
+        try:
+            service, request_id = decision_target(str(action.get("value", "")))
+        except UsageError as e:
+            deps.publisher.ephemeral(
+                channel=channel, user=actor, reply=dispatch.error_reply("reject", e)
+            )
+            return
+        modal = blocks.reject_modal(service=str(service), request_id=request_id, channel=channel)
+        try:
+            client.views_open(trigger_id=str(body["trigger_id"]), view=modal)
+        except SlackApiError as e:
+            log.warning("cannot open the reject modal: %s", e.response.get("error"))
+
+
+def _channel_of(body: dict[str, Any]) -> str:
+    channel = body.get("channel") or {}
+    container = body.get("container") or {}
+    return str(channel.get("id") or container.get("channel_id") or "")

@@ -1,0 +1,52 @@
+"""App Home: every rollout with its phase, state and pending approvals, published on open."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.slack import blocks
+from bot.slack.listeners import Deps
+from commands import dispatch, parsing
+
+log = logging.getLogger(__name__)
+
+ALERTS_NOTE = "scheduled posture checks are not running in this version, so no alerts are raised"
+
+
+def register(app: App, deps: Deps) -> None:
+    """Listen for app_home_opened."""
+
+    @app.event("app_home_opened")
+    def on_home_opened(event: dict[str, Any], client: WebClient, ack: Callable[..., None]) -> None:
+        ack()
+        if event.get("tab", "home") != "home":
+            return
+        user = str(event["user"])
+        listing = dispatch.run(parsing.ListRollouts(), actor=user, ctx=deps.ctx)
+        if listing.rollouts is None:
+            note = listing.error.message if listing.error else "rollouts unavailable"
+            view = blocks.home_view([], alerts_note=note)
+        else:
+            view = blocks.home_view(listing.rollouts, alerts_note=ALERTS_NOTE)
+        publish_home(client, deps, user=user, view=view.to_dict())
+
+
+def publish_home(client: WebClient, deps: Deps, *, user: str, view: dict[str, Any]) -> None:
+    """views.publish with the last hash; on a hash conflict, publish once more without it."""
+    known = deps.state.home_hash(user)
+    try:
+        response = client.views_publish(user_id=user, view=view, hash=known)
+    except SlackApiError as e:
+        if e.response.get("error") != "hash_conflict":
+            log.warning("App Home publish failed: %s", e.response.get("error"))
+            return
+        response = client.views_publish(user_id=user, view=view)
+    new_hash = (response.get("view") or {}).get("hash")
+    if new_hash:
+        deps.state.remember_home_hash(user, str(new_hash))
