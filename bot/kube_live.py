@@ -208,11 +208,12 @@ def _from_urllib3(error: urllib3.exceptions.HTTPError, *, what: str, timeout: fl
     cause: BaseException = error
     if isinstance(error, urllib3.exceptions.MaxRetryError) and error.reason is not None:
         cause = error.reason
-    if isinstance(cause, urllib3.exceptions.TimeoutError):
-        detail = f"no answer within {timeout:g}s"
-        return KubeTimeout(f"{what}: {detail}", detail=detail)
+    # NewConnectionError subclasses ConnectTimeoutError in urllib3 2: test it first.
     if isinstance(cause, urllib3.exceptions.NewConnectionError):
         detail = "cannot connect to the API server"
+    elif isinstance(cause, urllib3.exceptions.TimeoutError):
+        detail = f"no answer within {timeout:g}s"
+        return KubeTimeout(f"{what}: {detail}", detail=detail)
     else:
         detail = f"connection failed ({type(cause).__name__})"
     return KubeUnavailable(f"{what}: {detail}", detail=detail)

@@ -159,7 +159,10 @@ class FakeKubeApi:
         *,
         resources: Sequence[ResourceType] = DEFAULT_RESOURCES,
         schemas: Mapping[tuple[str, str, str], Obj] | None = None,
+        token: str | None = None,
     ) -> None:
+        self.token = token  # when set, every request needs `Authorization: Bearer <token>`
+        self.statuses: list[tuple[str, str, int]] = []  # (method, path, status) answered
         self._lock = threading.RLock()
         self._types: dict[str, ResourceType] = {r.kind: r for r in resources}
         self._served: dict[str, tuple[str, ...]] = {r.kind: r.versions for r in resources}
@@ -182,7 +185,9 @@ class FakeKubeApi:
         server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         server.daemon_threads = True
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, name="fake-kube-api")
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-kube-api"
+        )
         self._thread.daemon = True
         self._thread.start()
         return self
@@ -255,6 +260,7 @@ class FakeKubeApi:
         with self._lock:
             self.requests.clear()
             self.log.clear()
+            self.statuses.clear()
 
     def count(self, *, method: str | None = None, path: str | None = None) -> int:
         """Requests seen, optionally filtered by method and path glob."""
@@ -298,6 +304,7 @@ class FakeKubeApi:
         self, *, method: str, target: str, headers: Mapping[str, str], body: bytes
     ) -> tuple[int, Obj]:
         """Answer one request: (status, JSON body). Called by the HTTP handler thread."""
+        headers = {k.lower(): v for k, v in headers.items()}  # header names ignore case
         split = urlsplit(target)
         path = split.path.rstrip("/") or "/"
         query = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
@@ -305,8 +312,8 @@ class FakeKubeApi:
             method=method,
             path=path,
             query=query,
-            content_type=headers.get("Content-Type", ""),
-            accept=headers.get("Accept", ""),
+            content_type=headers.get("content-type", ""),
+            accept=headers.get("accept", ""),
         )
         with self._lock:
             self.requests[(method, path)] += 1
@@ -314,10 +321,20 @@ class FakeKubeApi:
             fault = next((f for f in self._faults if f.matches(method, path)), None)
             if fault is not None and fault.times is not None:
                 fault.times -= 1
+        status, payload = self._answer(request, body, fault, headers)
+        with self._lock:
+            self.statuses.append((method, path, status))
+        return status, payload
+
+    def _answer(
+        self, request: Request, body: bytes, fault: Fault | None, headers: Mapping[str, str]
+    ) -> tuple[int, Obj]:
+        if self.token is not None and headers.get("authorization") != f"Bearer {self.token}":
+            return 401, _status(401, "Unauthorized", "Unauthorized")
         if fault is not None and fault.delay:
             self._stopping.wait(fault.delay)
         if fault is not None and fault.status is not None:
-            message = fault.message or f"injected failure for {method} {path}"
+            message = fault.message or f"injected failure for {request.method} {request.path}"
             return fault.status, _status(fault.status, _reason(fault.status), message)
         try:
             with self._lock:
@@ -696,7 +713,7 @@ class _Handler(BaseHTTPRequestHandler):
         status, payload = self.api.handle(
             method=self.command,
             target=self.path,
-            headers={k: v for k, v in self.headers.items()},
+            headers=dict(self.headers.items()),
             body=body,
         )
         data = json.dumps(payload).encode("utf-8")

@@ -38,8 +38,9 @@ def kube_api_factory() -> Iterator[KubeApiFactory]:
         *,
         resources: Sequence[ResourceType] = DEFAULT_RESOURCES,
         schemas: dict[tuple[str, str, str], dict[str, Any]] | None = None,
+        token: str | None = None,
     ) -> FakeKubeApi:
-        api = FakeKubeApi(objects, resources=resources, schemas=schemas).start()
+        api = FakeKubeApi(objects, resources=resources, schemas=schemas, token=token).start()
         started.append(api)
         return api
 
