@@ -7,6 +7,7 @@ from commands.context import Context
 from commands.errors import CommandError, ErrorCode
 from commands.parsing import Advance
 from commands.replies import Reply
+from commands.views import checklist_view
 from workflows import rollout as machine
 from workflows.rollout import RequestAdvance
 
@@ -20,14 +21,17 @@ def handle(command: Advance, *, actor: str, ctx: Context) -> Reply:
             f"no rollout for {command.service}; `start {command.service}` begins one",
         )
     rollout = machine.current(stored, now=ctx.clock()).rollout
+    snapshot, why = checking.read_cluster(ctx)
     lines = checking.gate_lines(
         ctx,
         service=command.service,
         phase=ctx.playbook.phase(rollout.phase_index),
         attestations=rollout.attestations,
+        snapshot=snapshot,
+        snapshot_error=why,
     )
     try:
-        _, reply = transitions.run(
+        transition, reply = transitions.run(
             ctx,
             verb="advance",
             actor=actor,
@@ -44,4 +48,18 @@ def handle(command: Advance, *, actor: str, ctx: Context) -> Reply:
             blockers=e.blockers,
             usage=f"fix what blocks it, or `attest {command.service} ITEM [note]` a human item",
         ) from e
-    return reply
+    moved = transition.rollout
+    if moved.phase == rollout.phase or moved.state is machine.RolloutState.COMPLETED:
+        return reply
+    # the phase completed: show the next phase's gate, on the same read of the cluster
+    next_lines = checking.gate_lines(
+        ctx,
+        service=command.service,
+        phase=ctx.playbook.phase(moved.phase_index),
+        attestations=moved.attestations,
+        snapshot=snapshot,
+        snapshot_error=why,
+    )
+    assert reply.rollout is not None  # noqa: S101 - a transition always carries the rollout
+    view = reply.rollout.model_copy(update={"checklist": checklist_view(next_lines)})
+    return reply.model_copy(update={"rollout": view})

@@ -67,9 +67,7 @@ def run(
             phase=transition.happened[-1].phase if transition.happened else "",
             state_before=before_state,
             state_after=transition.rollout.state.value,
-            detail="; ".join(
-                f"{h.kind.value.replace('_', ' ')} {h.detail}".strip() for h in transition.happened
-            ),
+            detail=describe(ctx, transition),
         )
 
     try:
@@ -92,10 +90,11 @@ def run(
         raise CommandError(
             ErrorCode(refusal.code.value), refusal.message, blockers=refusal.blockers
         ) from refusal
-    shown = checklist
-    if shown is None:
-        request = transition.rollout.request
-        shown = request.checklist if request is not None else ()
+    # a checklist belongs to the phase it was evaluated for; after a move, show none
+    request = transition.rollout.request
+    shown = request.checklist if request is not None else (checklist or ())
+    if checklist is not None and transition.rollout.phase != before_phase:
+        shown = ()
     view = rollout_view(transition.rollout, playbook=ctx.playbook, checklist=shown)
     message = describe(ctx, transition)
     return transition, Reply(command=verb, ok=True, rollout=view, message=message)
