@@ -706,6 +706,10 @@ class FakeKubeApi:
 class _Handler(BaseHTTPRequestHandler):
     api: FakeKubeApi
     protocol_version = "HTTP/1.1"
+    # Headers and body in one buffered write, no Nagle: otherwise every keep-alive response
+    # waits for the client's delayed ACK (about 40 ms on Linux).
+    wbufsize = 1 << 16
+    disable_nagle_algorithm = True
 
     def _serve(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
