@@ -50,7 +50,8 @@ def mesh(
 
 def _baseline() -> dict[str, object]:
     report = audit.audit(snapshot=kubelet.snapshot_of(*mesh(two_ports=True)))
-    return json.loads(json.dumps(report.to_data()))  # as read back from a file
+    data: dict[str, object] = json.loads(json.dumps(report.to_data()))  # as read from a file
+    return data
 
 
 Change = Callable[[], list[RawObject]]
