@@ -36,6 +36,7 @@ import copy
 import functools
 import json
 import threading
+import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from email import policy
@@ -173,6 +174,7 @@ class SlackWebStandIn:
         self._ts_counter = 0
         self._id_counter = 0
         self._lock = threading.RLock()
+        self._changed = threading.Condition(self._lock)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -187,7 +189,10 @@ class SlackWebStandIn:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="slack-web-stand-in", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="slack-web-stand-in",
+            daemon=True,
         )
         self._thread.start()
         return self
@@ -262,6 +267,32 @@ class SlackWebStandIn:
         with self._lock:
             return [c.args for c in self.calls if c.method == method and c.status == 200]
 
+    def wait_for_calls(self, method: str, *, count: int = 1, timeout: float = 5.0) -> list[Args]:
+        """Block until `method` was processed `count` times (Bolt works after its ack)."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while len(found := self.calls_to(method)) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"{method} called {len(found)} times, not {count}")
+                self._changed.wait(left)
+            return found
+
+    def wait_for_response_posts(
+        self, *, count: int = 1, timeout: float = 5.0
+    ) -> list[ResponsePost]:
+        """Block until `count` POSTs reached response URLs."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while len(self.response_posts) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(
+                        f"{len(self.response_posts)} response URL posts, not {count}"
+                    )
+                self._changed.wait(left)
+            return list(self.response_posts)
+
     def take_violations(self) -> list[Violation]:
         """The violations so far, cleared: for tests that provoke one on purpose."""
         with self._lock:
@@ -310,9 +341,11 @@ class SlackWebStandIn:
                 limit.remaining -= 1
                 body: Args = {"ok": False, "error": "ratelimited"}
                 self.calls.append(Call(method, args, headers, token, 429, body))
+                self._changed.notify_all()
                 return 429, {"Retry-After": str(limit.retry_after)}, body
             body = self._answer(method, args, token)
             self.calls.append(Call(method, args, headers, token, 200, body))
+            self._changed.notify_all()
             return 200, {}, body
 
     def _answer(self, method: str, args: Args, token: str | None) -> Args:
@@ -343,6 +376,7 @@ class SlackWebStandIn:
             self.response_posts.append(
                 ResponsePost(target.channel, target.message_ts, target.user_id, body)
             )
+            self._changed.notify_all()
             content = _message_content(body)
             if _truthy(body.get("delete_original")):
                 if target.message_ts is None or not self._delete(target.channel, target.message_ts):
