@@ -27,6 +27,7 @@ class MessageRef:
 
     channel: str
     ts: str
+    rendered: str = ""  # what state it shows (see Publisher): skip updates that change nothing
 
 
 class SlackState:
@@ -42,14 +43,16 @@ class SlackState:
         if raw is None:
             return None
         data = json.loads(raw)
-        return MessageRef(channel=str(data["channel"]), ts=str(data["ts"]))
+        return MessageRef(
+            channel=str(data["channel"]), ts=str(data["ts"]), rendered=str(data.get("rendered", ""))
+        )
 
     def remember_message(self, service: str, ref: MessageRef) -> None:
         """Record where the rollout's message lives."""
         with translated(f"recording the message of {service}"):
             self._redis.set(
                 f"{_PREFIX}:{{{service}}}:message",
-                json.dumps({"channel": ref.channel, "ts": ref.ts}),
+                json.dumps({"channel": ref.channel, "ts": ref.ts, "rendered": ref.rendered}),
             )
 
     def claim_delivery(self, delivery_id: str) -> bool:

@@ -11,7 +11,7 @@ from bot.redis_store import RedisStore
 from tests.support.clock import ManualClock
 from tests.support.redis_server import RedisServer
 
-pytest_plugins: list[str] = []
+pytest_plugins = ["tests.support.slack_fixtures", "tests.support.kube_fixtures"]
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ answers go only to the person who asked (`chat.postEphemeral`).
 from __future__ import annotations
 
 import logging
+import threading
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -17,9 +18,13 @@ from bot.slack_state import MessageRef, SlackState
 from commands import dispatch, parsing
 from commands.context import Context
 from commands.replies import Reply, RolloutView
+from workflows import rollout as machine
 from workflows.naming import ServiceRef
 
 log = logging.getLogger(__name__)
+
+# Renders of one refresh before giving up on a rollout that keeps moving (each is one update).
+_MAX_RENDERS = 5
 
 
 class Publisher:
@@ -29,6 +34,8 @@ class Publisher:
         self._client = client
         self._state = state
         self._ctx = ctx
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
 
     def ephemeral(self, *, channel: str, user: str, reply: Reply) -> None:
         """Show `reply` to `user` alone."""
@@ -57,24 +64,62 @@ class Publisher:
                 log.warning("thread note for %s failed: %s", reply.rollout.service, _error(e))
 
     def refresh(self, service: str, *, channel: str) -> MessageRef | None:
-        """Re-render the rollout's message from stored state; post it in `channel` if new."""
-        view = self._current_view(service)
-        if view is None:
+        """Re-render the rollout's message if its state moved since the last render.
+
+        Refreshes race (two clicks, two replicas): each re-reads the rollout after its update
+        and renders again if it moved on, so the last update shows the latest state; a message
+        already showing the current state is left alone (no cluster read, no Slack call).
+        """
+        with self._lock_for(service):
+            ref = self._state.message_of(service)
+            for _ in range(_MAX_RENDERS):
+                key = self._render_key(service)
+                if key is None or (ref is not None and ref.rendered == key):
+                    return ref
+                view = self._current_view(service)
+                if view is None:
+                    return ref
+                rendered = self._render(service, view, channel=channel, key=key)
+                if rendered is None:
+                    return ref
+                ref = rendered
+            return ref
+
+    def _lock_for(self, service: str) -> threading.Lock:
+        with self._locks_guard:
+            return self._locks.setdefault(service, threading.Lock())
+
+    def _render_key(self, service: str) -> str | None:
+        """What the message shows, in a few characters: version, state, pending request."""
+        stored = self._ctx.store.load(service)
+        if stored is None:
             return None
+        now_view = machine.current(stored, now=self._ctx.clock()).rollout
+        request = now_view.request.id if now_view.request else ""
+        return f"{now_view.version}/{now_view.state.value}/{request}"
+
+    def _render(
+        self, service: str, view: RolloutView, *, channel: str, key: str
+    ) -> MessageRef | None:
         ref = self._state.message_of(service)
         rendered = blocks.as_dicts(blocks.rollout_message(view))
         text = blocks.fallback_text(view)
         try:
             if ref is not None:
                 self._client.chat_update(channel=ref.channel, ts=ref.ts, text=text, blocks=rendered)
-                return ref
-            response = self._client.chat_postMessage(channel=channel, text=text, blocks=rendered)
+                posted = MessageRef(channel=ref.channel, ts=ref.ts, rendered=key)
+            else:
+                response = self._client.chat_postMessage(
+                    channel=channel, text=text, blocks=rendered
+                )
+                posted = MessageRef(
+                    channel=str(response["channel"]), ts=str(response["ts"]), rendered=key
+                )
         except (SlackApiError, SlackClientError) as e:
             log.warning("rollout message for %s failed: %s", service, _error(e))
             return None
-        ref = MessageRef(channel=str(response["channel"]), ts=str(response["ts"]))
-        self._state.remember_message(service, ref)
-        return ref
+        self._state.remember_message(service, posted)
+        return posted
 
     def _current_view(self, service: str) -> RolloutView | None:
         status = dispatch.run(

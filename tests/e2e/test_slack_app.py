@@ -1,0 +1,340 @@
+"""The Slack app end to end: signed requests in over HTTP, Web API calls out to a stand-in.
+
+The app under test is the real Bolt app (bot.slack.app.build_app) on a real Redis, served by
+waitress on 127.0.0.1; Slack is tests/support/slack_api.py, which checks every call against
+Slack's Web API spec.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from bot.redis_store import RedisStore
+from bot.slack import blocks
+from commands import dispatch
+from tests.support import slack_requests
+from tests.support.clock import ManualClock
+from tests.support.contexts import context
+from tests.support.playbooks import ATTEST_ONLY
+from tests.support.slack_api import SlackWebStandIn
+from tests.support.slack_app import ServedApp, eventually, serve
+from workflows import playbook
+
+SVC = "shop/productpage"
+CHANNEL = "C111"
+ALICE, BOB, CAROL, ERIN, MALLORY = "UALICE", "UBOB", "UCAROL", "UERIN", "UMALLORY"
+SLACK_PLAYBOOK = ATTEST_ONLY.replace("users: [bob, carol]", f"users: [{BOB}, {CAROL}]").replace(
+    "users: [bob]", f"users: [{BOB}]"
+)
+
+
+@pytest.fixture
+def served(
+    slack_api: SlackWebStandIn, store: RedisStore, clock: ManualClock
+) -> Iterator[ServedApp]:
+    slack_api.set_usergroup("SPLATFORM", [ERIN])
+    book = playbook.parse(SLACK_PLAYBOOK, source="slack-playbook.yaml")
+    app = serve(slack_api, context(store, clock, playbook=book))
+    yield app
+    app.stop()
+
+
+def rollout_message(slack: SlackWebStandIn) -> dict[str, Any]:
+    """The rollout's one top-level message in the channel."""
+    top = [m for m in slack.messages(CHANNEL) if "thread_ts" not in m or m["thread_ts"] == m["ts"]]
+    assert len(top) == 1, f"expected one rollout message, found {len(top)}"
+    return top[0]
+
+
+def buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        element
+        for block in message.get("blocks", [])
+        if block["type"] == "actions"
+        for element in block["elements"]
+    ]
+
+
+def text_of(message: dict[str, Any]) -> str:
+    return json.dumps(message.get("blocks", []))
+
+
+def ephemerals_to(slack: SlackWebStandIn, user: str) -> list[dict[str, Any]]:
+    return [e for e in slack.ephemerals if e["user"] == user]
+
+
+def wait_ephemeral(slack: SlackWebStandIn, user: str, count: int) -> list[dict[str, Any]]:
+    return eventually(
+        lambda: (found := ephemerals_to(slack, user)) and len(found) >= count and found,
+        what=f"{count} ephemeral(s) to {user}",
+    )
+
+
+def say(app: ServedApp, text: str, *, user: str) -> None:
+    """Type a command and wait until the rollout's history has its entry (work runs after ack)."""
+    seen = len(app.ctx.store.history(SVC, limit=1000))
+    assert app.command(text, user=user) == 200
+    eventually(lambda: len(app.ctx.store.history(SVC, limit=1000)) > seen, what=text)
+
+
+def to_pending(app: ServedApp, slack: SlackWebStandIn) -> dict[str, Any]:
+    """alice starts, attests, advances twice: phase `switch` awaits approval."""
+    for text in (
+        f"start {SVC}",
+        f"attest {SVC} ready",
+        f"advance {SVC}",
+        f"attest {SVC} announced in #eng",
+        f"advance {SVC}",
+    ):
+        say(app, text, user=ALICE)
+    return eventually(lambda: buttons(m := rollout_message(slack)) and m, what="approval buttons")
+
+
+def test_start_posts_one_message_that_updates_in_place(served: ServedApp) -> None:
+    slack = served.slack
+    assert served.command(f"start {SVC}", user=ALICE) == 200
+    message = eventually(lambda: slack.messages(CHANNEL), what="rollout message")[0]
+    assert "Rollout shop/productpage" in text_of(message)
+    assert served.command(f"attest {SVC} ready team agreed", user=ALICE) == 200
+    eventually(lambda: "attested by" in text_of(slack.message(CHANNEL, message["ts"])))
+    assert rollout_message(slack)["ts"] == message["ts"]  # updated, not reposted
+    thread = eventually(
+        lambda: len(r := slack.replies(CHANNEL, message["ts"])) == 2 and r, what="thread notes"
+    )
+    assert thread[0]["text"].startswith("<@UALICE>: started shop/productpage")
+    assert "attested ready by UALICE: team agreed" in thread[1]["text"]
+
+
+def test_approval_buttons_refuse_self_and_outsider_then_one_approval_moves_the_phase(
+    served: ServedApp,
+) -> None:
+    slack = served.slack
+    message = to_pending(served, slack)
+    approve = next(b for b in buttons(message) if b["action_id"] == blocks.APPROVE_ACTION)
+    assert approve["confirm"]["title"]["text"] == "Approve this change?"
+    assert "peer-authentication STRICT" in text_of(message)
+    ts = message["ts"]
+
+    served.click(blocks.APPROVE_ACTION, approve["value"], user=ALICE, channel=CHANNEL, ts=ts)
+    own = wait_ephemeral(slack, ALICE, 1)[-1]
+    assert "self_approval" in own["text"]
+    served.click(blocks.APPROVE_ACTION, approve["value"], user=MALLORY, channel=CHANNEL, ts=ts)
+    outsider = wait_ephemeral(slack, MALLORY, 1)[-1]
+    assert "not_authorized" in outsider["text"]
+    assert buttons(slack.message(CHANNEL, ts)), "a refused click leaves the request open"
+
+    served.click(blocks.APPROVE_ACTION, approve["value"], user=BOB, channel=CHANNEL, ts=ts)
+    decided = eventually(
+        lambda: not buttons(m := slack.message(CHANNEL, ts)) and m, what="buttons replaced"
+    )
+    assert "approved by <@UBOB>" in text_of(decided)
+    assert "`lock`" in text_of(decided)
+
+    served.click(blocks.APPROVE_ACTION, approve["value"], user=CAROL, channel=CHANNEL, ts=ts)
+    late = wait_ephemeral(slack, CAROL, 1)[-1]
+    assert "already_decided" in late["text"]
+
+    history = dispatch.execute(f"history {SVC}", actor=BOB, ctx=served.ctx).history
+    assert history is not None
+    refusals = [(h.actor, h.outcome) for h in history if h.action == "approve"]
+    assert refusals == [
+        (ALICE, "self_approval"),
+        (MALLORY, "not_authorized"),
+        (BOB, "ok"),
+        (CAROL, "already_decided"),
+    ]
+
+
+def test_a_user_group_member_approves(served: ServedApp) -> None:
+    slack = served.slack
+    message = to_pending(served, slack)
+    value = buttons(message)[0]["value"]
+    served.click(blocks.APPROVE_ACTION, value, user=BOB, channel=CHANNEL, ts=message["ts"])
+    eventually(lambda: "`lock`" in text_of(slack.message(CHANNEL, message["ts"])))
+    for text in (f"attest {SVC} done", f"advance {SVC}"):
+        say(served, text, user=ALICE)
+    pending = eventually(lambda: buttons(m := slack.message(CHANNEL, message["ts"])) and m)
+    value = buttons(pending)[0]["value"]
+    served.click(blocks.APPROVE_ACTION, value, user=BOB, channel=CHANNEL, ts=message["ts"])
+    eventually(lambda: "1/2" in json.dumps(slack.replies(CHANNEL, message["ts"])))
+    served.click(blocks.APPROVE_ACTION, value, user=ERIN, channel=CHANNEL, ts=message["ts"])
+    eventually(lambda: "completed" in text_of(slack.message(CHANNEL, message["ts"])))
+    assert slack.calls_to("usergroups.users.list")[0]["usergroup"] == "SPLATFORM"
+
+
+def test_fifty_simultaneous_clicks_give_one_transition(served: ServedApp) -> None:
+    slack = served.slack
+    message = to_pending(served, slack)
+    value = buttons(message)[0]["value"]
+    before = served.ctx.store.load(SVC)
+    assert before is not None
+    barrier = threading.Barrier(50)
+    statuses: list[int] = []
+
+    def click(user: str) -> None:
+        barrier.wait()
+        statuses.append(
+            served.click(blocks.APPROVE_ACTION, value, user=user, channel=CHANNEL, ts=message["ts"])
+        )
+
+    threads = [threading.Thread(target=click, args=(BOB if i % 2 else CAROL,)) for i in range(50)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert statuses == [200] * 50
+    eventually(lambda: len(slack.ephemerals) == 49, what="49 refusals", timeout=30)
+    after = served.ctx.store.load(SVC)
+    assert after is not None and after.version == before.version + 1
+    assert all("already_decided" in e["text"] for e in slack.ephemerals)
+
+
+def test_reject_asks_why_and_escapes_the_reason(served: ServedApp) -> None:
+    slack = served.slack
+    message = to_pending(served, slack)
+    reject = next(b for b in buttons(message) if b["action_id"] == blocks.REJECT_ACTION)
+    served.click(
+        blocks.REJECT_ACTION, reject["value"], user=CAROL, channel=CHANNEL, ts=message["ts"]
+    )
+    modal = eventually(lambda: slack.opened_views, what="reject modal")[-1]
+    assert modal["callback_id"] == blocks.REJECT_VIEW
+    body = slack_requests.view_submission_body(
+        callback_id=blocks.REJECT_VIEW,
+        values={
+            blocks.REASON_BLOCK: {
+                blocks.REASON_INPUT: {
+                    "type": "plain_text_input",
+                    "value": "<!channel> & <@U0BOSS> not now",
+                }
+            }
+        },
+        user_id=CAROL,
+        private_metadata=modal["private_metadata"],
+    )
+    assert served.send(body, content_type=slack_requests.FORM) == 200
+    rejected = eventually(
+        lambda: not buttons(m := slack.message(CHANNEL, message["ts"])) and m, what="rejection"
+    )
+    shown = text_of(rejected) + json.dumps(slack.replies(CHANNEL, message["ts"]))
+    assert "&lt;!channel&gt; &amp; &lt;@U0BOSS&gt; not now" in shown
+    assert "<!channel>" not in shown and "<@U0BOSS>" not in shown
+
+
+def test_an_expired_request_says_so(served: ServedApp, clock: ManualClock) -> None:
+    slack = served.slack
+    message = to_pending(served, slack)
+    clock.advance(timedelta(hours=2))
+    served.click(
+        blocks.APPROVE_ACTION,
+        buttons(message)[0]["value"],
+        user=BOB,
+        channel=CHANNEL,
+        ts=message["ts"],
+    )
+    refusal = wait_ephemeral(slack, BOB, 1)[-1]
+    assert "expired" in refusal["text"]
+    updated = eventually(lambda: not buttons(m := slack.message(CHANNEL, message["ts"])) and m)
+    assert "expired at 2026-11-25T11:00:00Z" in text_of(updated)
+
+
+@pytest.mark.parametrize(
+    ("kw", "why"),
+    [
+        ({"signature": "v0=" + "0" * 64}, "forged signature"),
+        ({"timestamp": int(time.time()) - 6 * 60}, "older than five minutes"),
+    ],
+    ids=["forged", "stale"],
+)
+def test_unsigned_or_stale_requests_get_401_and_do_nothing(
+    served: ServedApp, kw: dict[str, Any], why: str
+) -> None:
+    body = slack_requests.slash_command_body(text=f"start {SVC}", user_id=ALICE)
+    status = served.send(body, content_type=slack_requests.FORM, **kw)
+    assert status == 401, why
+    time.sleep(0.3)  # give a wrongly accepted request the time to act
+    assert served.ctx.store.load(SVC) is None
+    assert not [c for c in served.slack.calls if c.method.startswith("chat.")]
+
+
+def test_a_slack_retry_does_not_repeat_the_action(served: ServedApp) -> None:
+    slack = served.slack
+    body = slack_requests.slash_command_body(text=f"start {SVC}", user_id=ALICE)
+    assert served.send(body, content_type=slack_requests.FORM) == 200
+    eventually(lambda: slack.messages(CHANNEL))
+    assert served.send(body, content_type=slack_requests.FORM, retry_num=1) == 200
+    time.sleep(0.3)  # a repeated start would answer "already rolling out" by now
+    assert not slack.ephemerals
+    posted = [c for c in slack.calls_to("chat.postMessage") if "thread_ts" not in c]
+    assert len(posted) == 1
+    history = dispatch.execute(f"history {SVC}", actor=BOB, ctx=served.ctx).history
+    assert history is not None and [h.action for h in history] == ["start"]
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("frobnicate", "unknown command"),
+        (f"status {SVC}", "no rollout for shop/productpage"),
+        ("help", "snooze ALERT DURATION"),
+        ("list", "No rollouts yet"),
+        ("start Shop/x", "not a valid Kubernetes name"),
+        (f"metrics {SVC}", "unavailable"),
+    ],
+    ids=["unknown-verb", "status-missing", "help", "list", "bad-name", "metrics"],
+)
+def test_read_only_verbs_and_errors_answer_only_the_asker(
+    served: ServedApp, text: str, says: str
+) -> None:
+    assert served.command(text, user=CAROL) == 200
+    answer = wait_ephemeral(served.slack, CAROL, 1)[-1]
+    assert says in answer["text"] + json.dumps(answer.get("blocks", []))
+    assert not served.slack.messages(CHANNEL)
+
+
+def test_rollback_and_abort_update_the_message(served: ServedApp) -> None:
+    slack = served.slack
+    message = to_pending(served, slack)
+    served.click(
+        blocks.APPROVE_ACTION,
+        buttons(message)[0]["value"],
+        user=BOB,
+        channel=CHANNEL,
+        ts=message["ts"],
+    )
+    eventually(lambda: "`lock`" in text_of(slack.message(CHANNEL, message["ts"])))
+    say(served, f"rollback {SVC}", user=CAROL)
+    eventually(lambda: "rolled back" in text_of(slack.message(CHANNEL, message["ts"])))
+    served.command(f"abort {SVC} wrong cluster", user=CAROL)
+    eventually(lambda: "aborted" in text_of(slack.message(CHANNEL, message["ts"])))
+
+
+def test_web_api_429_is_waited_out(served: ServedApp) -> None:
+    served.slack.rate_limit("chat.postMessage", times=1, retry_after=1)
+    served.command(f"start {SVC}", user=ALICE)
+    eventually(lambda: served.slack.messages(CHANNEL), what="message after the 429")
+    limited = [c for c in served.slack.calls if c.method == "chat.postMessage" and c.status == 429]
+    assert len(limited) == 1
+
+
+def test_app_home_lists_rollouts_and_publishes_with_hash(served: ServedApp) -> None:
+    slack = served.slack
+    to_pending(served, slack)
+    event = slack_requests.app_home_opened_event(user_id=BOB)
+    body = slack_requests.event_callback_body(event)
+    assert served.send(body, content_type=slack_requests.JSON) == 200
+    view = eventually(lambda: slack.home_view(BOB), what="home view")
+    shown = json.dumps(view["blocks"])
+    assert "shop/productpage" in shown and "1 approval(s) pending" in shown
+    assert "no alerts are raised" in shown  # not checked is not "all clear"
+    body = slack_requests.event_callback_body(slack_requests.app_home_opened_event(user_id=BOB))
+    served.send(body, content_type=slack_requests.JSON)
+    eventually(lambda: len(slack.calls_to("views.publish")) == 2)
+    first, second = slack.calls_to("views.publish")
+    assert "hash" not in first and second["hash"]
