@@ -6,8 +6,9 @@ cluster-wide LIST (paginated with `limit` + `continue`), never one request per s
 the number of requests does not grow with the number of services:
 
 - discovery: `GET /apis` and `GET /apis/{group}/{version}` for the Istio and cert-manager
-  groups decide which version of each kind to read (v1, else v1beta1) and which kinds the
-  cluster does not serve (`snapshot.unserved`); core and apps/v1 are always served;
+  groups (v1beta1 only when v1 lacks a kind) decide which version of each kind to read (v1,
+  else v1beta1) and which kinds the cluster does not serve (`snapshot.unserved`); core and
+  apps/v1 are always served;
 - one LIST per kind (several pages for big kinds), issued from a few threads at once;
 - Secrets are listed as metadata only (`as=PartialObjectMetadataList`), so secret data never
   crosses the wire; a second metadata-only LIST with `fieldSelector=type=kubernetes.io/tls`
@@ -417,17 +418,19 @@ class LiveClusterReader:
             for g in groups.get("groups") or []
         }
         resources: dict[tuple[str, str], set[str] | KubeError] = {}
-        for source in custom:
-            for version in source.versions:
-                if version not in served_versions.get(source.group, set()):
-                    continue
-                key = (source.group, version)
-                if key not in resources:
-                    resources[key] = self._resources_of(source.group, version)
+
+        def listed_in(group: str, version: str) -> set[str] | KubeError | None:
+            # Fetched on first need: v1beta1 is only asked for when v1 lacks a kind.
+            if version not in served_versions.get(group, set()):
+                return None
+            if (group, version) not in resources:
+                resources[(group, version)] = self._resources_of(group, version)
+            return resources[(group, version)]
+
         for source in custom:
             chosen, failure = None, None
             for version in source.versions:
-                listed = resources.get((source.group, version))
+                listed = listed_in(source.group, version)
                 if isinstance(listed, KubeError):
                     failure = failure or listed
                 elif listed is not None and source.plural in listed:
