@@ -71,10 +71,11 @@ def ephemerals_to(slack: SlackWebStandIn, user: str) -> list[dict[str, Any]]:
 
 
 def wait_ephemeral(slack: SlackWebStandIn, user: str, count: int) -> list[dict[str, Any]]:
-    return eventually(
+    found: list[dict[str, Any]] = eventually(
         lambda: (found := ephemerals_to(slack, user)) and len(found) >= count and found,
         what=f"{count} ephemeral(s) to {user}",
     )
+    return found
 
 
 def say(app: ServedApp, text: str, *, user: str) -> None:
@@ -94,7 +95,10 @@ def to_pending(app: ServedApp, slack: SlackWebStandIn) -> dict[str, Any]:
         f"advance {SVC}",
     ):
         say(app, text, user=ALICE)
-    return eventually(lambda: buttons(m := rollout_message(slack)) and m, what="approval buttons")
+    pending: dict[str, Any] = eventually(
+        lambda: buttons(m := rollout_message(slack)) and m, what="approval buttons"
+    )
+    return pending
 
 
 def test_start_posts_one_message_that_updates_in_place(served: ServedApp) -> None:

@@ -90,8 +90,8 @@ class ServedApp:
         return status
 
 
-def serve(slack: SlackWebStandIn, ctx: Context) -> ServedApp:
-    """Build the real app over `ctx`, talking to `slack`, and serve it."""
+def build(slack: SlackWebStandIn, ctx: Context) -> tuple[App, Context]:
+    """The real app over `ctx` (with Slack user groups as its directory), talking to `slack`."""
     client = web_client(token=TOKEN, base_url=slack.base_url)
     store = ctx.store
     assert isinstance(store, RedisStore)
@@ -111,4 +111,10 @@ def serve(slack: SlackWebStandIn, ctx: Context) -> ServedApp:
         state=SlackState(store.client),
         slash_command="/rollout",
     )
+    return app, ctx
+
+
+def serve(slack: SlackWebStandIn, ctx: Context) -> ServedApp:
+    """Build the real app and serve it over HTTP on 127.0.0.1."""
+    app, ctx = build(slack, ctx)
     return ServedApp(app=app, slack=slack, ctx=ctx).start()
