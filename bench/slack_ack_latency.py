@@ -1,0 +1,144 @@
+"""Acknowledgement latency of `/rollout status` under 20 concurrent signed requests.
+
+Runs meshgate's real Slack app (Redis, the demo mesh, a Slack Web API stand-in) and, in the same
+run, a bare Bolt app that only acks, both served by waitress on 127.0.0.1, and fires rounds of
+20 simultaneous signed slash commands at each. Prints p50 / p99 of the time to the HTTP answer
+(the ack Slack waits for, 3 s at most) and meshgate's ratio to the bare app.
+
+    .venv/bin/python bench/slack_ack_latency.py [--rounds 15]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import waitress.server
+from slack_bolt import App
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bot.redis_store import RedisStore  # noqa: E402
+from bot.slack.wsgi import MeshgateWsgi  # noqa: E402
+from commands import dispatch  # noqa: E402
+from tests.support import slack_requests  # noqa: E402
+from tests.support.clock import ManualClock  # noqa: E402
+from tests.support.contexts import context  # noqa: E402
+from tests.support.redis_server import RedisServer  # noqa: E402
+from tests.support.slack_api import SlackWebStandIn  # noqa: E402
+from tests.support.slack_app import SECRET, TOKEN, build  # noqa: E402
+
+CONCURRENCY = 20
+SVC = "shop/productpage"
+
+
+def serve(app: App) -> tuple[str, Callable[[], None]]:
+    server: Any = waitress.server.create_server(
+        MeshgateWsgi(app), host="127.0.0.1", port=0, threads=8
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+
+    def stop() -> None:
+        server.close()
+        server.task_dispatcher.shutdown()
+        thread.join(timeout=5)
+
+    return f"http://127.0.0.1:{server.effective_port}/slack/events", stop
+
+
+def bare_app(slack: SlackWebStandIn) -> App:
+    from slack_sdk import WebClient
+
+    app = App(
+        client=WebClient(token=TOKEN, base_url=slack.base_url),
+        signing_secret=SECRET,
+        token_verification_enabled=False,
+    )
+
+    @app.command("/rollout")
+    def only_ack(ack: Callable[[], None]) -> None:
+        ack()
+
+    return app
+
+
+def measure(url: str, *, rounds: int) -> list[float]:
+    """Seconds from send to answer, for rounds x CONCURRENCY simultaneous requests."""
+    samples: list[float] = []
+    lock = threading.Lock()
+    for _ in range(rounds):
+        barrier = threading.Barrier(CONCURRENCY)
+
+        def one(barrier: threading.Barrier = barrier) -> None:
+            body = slack_requests.slash_command_body(text=f"status {SVC}", user_id="UBENCH")
+            barrier.wait()
+            start = time.perf_counter()
+            status, _, _ = slack_requests.post(
+                url, body, secret=SECRET, content_type=slack_requests.FORM
+            )
+            elapsed = time.perf_counter() - start
+            assert status == 200, status
+            with lock:
+                samples.append(elapsed)
+
+        threads = [threading.Thread(target=one) for _ in range(CONCURRENCY)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    return samples
+
+
+def percentile(samples: list[float], p: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
+    parser.add_argument("--rounds", type=int, default=15)
+    args = parser.parse_args()
+    # waitress warns at each queued request; queueing is what the benchmark provokes
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+    with tempfile.TemporaryDirectory() as tmp, SlackWebStandIn() as slack:
+        redis = RedisServer(data_dir=Path(tmp) / "redis").start()
+        store = RedisStore.from_url(redis.url)
+        try:
+            meshgate, ctx = build(slack, context(store, ManualClock()))
+            assert dispatch.execute(f"start {SVC}", actor="UBENCH", ctx=ctx).ok
+            results = {}
+            for name, app in (("bare Bolt (ack only)", bare_app(slack)), ("meshgate", meshgate)):
+                url, stop = serve(app)
+                measure(url, rounds=1)  # warm-up: first-request auth.test, imports, pools
+                results[name] = measure(url, rounds=args.rounds)
+                stop()
+        finally:
+            store.close()
+            redis.stop()
+    print(f"ack latency, {CONCURRENCY} concurrent signed `/rollout status` x {args.rounds} rounds")
+    print(f"{'app':<22} {'n':>5} {'p50 ms':>8} {'p99 ms':>8} {'mean ms':>8}")
+    for name, samples in results.items():
+        print(
+            f"{name:<22} {len(samples):>5} {percentile(samples, 50) * 1e3:>8.1f} "
+            f"{percentile(samples, 99) * 1e3:>8.1f} {statistics.mean(samples) * 1e3:>8.1f}"
+        )
+    bare, ours = results["bare Bolt (ack only)"], results["meshgate"]
+    print(
+        f"ratio meshgate / bare: p50 {percentile(ours, 50) / percentile(bare, 50):.2f}x, "
+        f"p99 {percentile(ours, 99) / percentile(bare, 99):.2f}x "
+        f"(Slack's limit is 3000 ms; meshgate p99 {percentile(ours, 99) * 1e3:.0f} ms)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
