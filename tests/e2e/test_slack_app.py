@@ -12,9 +12,11 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from bot.redis_store import RedisStore
 from bot.slack import blocks
@@ -342,3 +344,35 @@ def test_app_home_lists_rollouts_and_publishes_with_hash(served: ServedApp) -> N
     eventually(lambda: len(slack.calls_to("views.publish")) == 2)
     first, second = slack.calls_to("views.publish")
     assert "hash" not in first and second["hash"]
+
+
+SPEC = Path("/work/shared/reference/slack/slack_web_openapi_v2.json")
+MANIFESTS = Path(__file__).resolve().parents[2] / "deploy"
+
+
+def test_the_manifest_asks_for_exactly_the_scopes_the_app_uses(served: ServedApp) -> None:
+    slack = served.slack
+    message = to_pending(served, slack)
+    value = buttons(message)[0]["value"]
+    served.click(blocks.APPROVE_ACTION, value, user=ALICE, channel=CHANNEL, ts=message["ts"])
+    served.click(blocks.REJECT_ACTION, value, user=BOB, channel=CHANNEL, ts=message["ts"])
+    served.send(
+        slack_requests.event_callback_body(slack_requests.app_home_opened_event(user_id=BOB)),
+        content_type=slack_requests.JSON,
+    )
+    eventually(lambda: slack.home_view(BOB) and slack.opened_views and slack.ephemerals)
+    served.ctx.directory.groups_of(ERIN, candidates=["SPLATFORM"])  # type: ignore[union-attr]
+    used = {c.method for c in slack.calls if c.status == 200}
+    paths = json.loads(SPEC.read_text())["paths"]
+    needed = {"commands"}  # the slash command itself
+    for method in used - {"auth.test"}:
+        for operation in paths[f"/{method}"].values():
+            scopes = {s for sec in operation.get("security", []) for s in sec.get("slackAuth", [])}
+            bot_scopes = {s.removesuffix(":bot") for s in scopes if not s.endswith(":user")}
+            needed |= bot_scopes - {"none"}
+    for name in ("slack-app-manifest.yaml", "slack-app-manifest.socket-mode.yaml"):
+        manifest = yaml.safe_load((MANIFESTS / name).read_text())
+        assert set(manifest["oauth_config"]["scopes"]["bot"]) == needed, name
+        assert manifest["features"]["slash_commands"][0]["command"] == "/rollout"
+        assert manifest["settings"]["event_subscriptions"]["bot_events"] == ["app_home_opened"]
+        assert manifest["settings"]["interactivity"]["is_enabled"] is True
