@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from workflows import findings, objects
+from workflows import findings, index, objects
 from workflows.findings import Finding
 from workflows.mesh import ClusterSnapshot, Kind, RawObject
 from workflows.mtls import MtlsMode
@@ -107,10 +107,14 @@ def applies(*, policy: RawObject, workload: Workload, root_namespace: str) -> bo
 
 def workload_authz(*, snapshot: ClusterSnapshot, workload: Workload) -> WorkloadAuthz:
     """The policies that apply to a workload, sorted by namespace and name."""
+    idx = index.of(snapshot)
+    root = snapshot.root_namespace
+    namespaces = [root] if workload.namespace == root else [root, workload.namespace]
     applying = [
         p
-        for p in snapshot.of(Kind.AUTHORIZATION_POLICY)
-        if applies(policy=p, workload=workload, root_namespace=snapshot.root_namespace)
+        for ns in namespaces
+        for p in idx.in_namespace(Kind.AUTHORIZATION_POLICY, ns)
+        if applies(policy=p, workload=workload, root_namespace=root)
     ]
     ordered = sorted(applying, key=lambda p: (objects.namespace(p), objects.name(p)))
     return WorkloadAuthz(workload=workload, policies=tuple(ordered))
@@ -157,9 +161,9 @@ def selecting_nothing(*, snapshot: ClusterSnapshot, namespace: str) -> list[RawO
     scope = None if namespace == snapshot.root_namespace else namespace
     pod_labels = [objects.labels(pod) for pod in pods_in(snapshot=snapshot, namespace=scope)]
     orphans = []
-    for policy in snapshot.of(Kind.AUTHORIZATION_POLICY):
+    for policy in index.of(snapshot).in_namespace(Kind.AUTHORIZATION_POLICY, namespace):
         selector = objects.selector_labels(policy)
-        if objects.namespace(policy) != namespace or selector is None:
+        if selector is None:
             continue
         if not any(objects.selects(selector, labels) for labels in pod_labels):
             orphans.append(policy)
@@ -270,8 +274,7 @@ def orphan_findings(*, snapshot: ClusterSnapshot, service: RawObject) -> list[Fi
     selector = {k: v for k, v in objects.as_map(objects.spec(service).get("selector")).items()}
     siblings = [
         {k: v for k, v in objects.as_map(objects.spec(s).get("selector")).items()}
-        for s in snapshot.of(Kind.SERVICE)
-        if objects.namespace(s) == ns
+        for s in index.of(snapshot).in_namespace(Kind.SERVICE, ns)
     ]
     problems = []
     for policy in selecting_nothing(snapshot=snapshot, namespace=ns):

@@ -22,12 +22,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from workflows import findings, objects
+from workflows import findings, index, objects
 from workflows.findings import Finding
 from workflows.mesh import ClusterSnapshot, Kind, RawObject
 from workflows.workloads import Workload
 
-CLUSTER_DOMAIN = "svc.cluster.local"
+CLUSTER_DOMAIN = index.CLUSTER_DOMAIN
 """Kubernetes' default cluster domain suffix for Service hosts."""
 
 
@@ -120,10 +120,10 @@ def scopes(*, snapshot: ClusterSnapshot, workload: Workload) -> PeerScopes:
     selected: list[RawObject] = []
     ignored_root: list[RawObject] = []
     ignored_ports: list[RawObject] = []
-    for policy in snapshot.of(Kind.PEER_AUTHENTICATION):
+    idx = index.of(snapshot)
+    namespaces = [root] if workload.namespace == root else [root, workload.namespace]
+    for policy in (p for ns in namespaces for p in idx.in_namespace(Kind.PEER_AUTHENTICATION, ns)):
         ns = objects.namespace(policy)
-        if ns not in (root, workload.namespace):
-            continue
         selector = objects.selector_labels(policy)
         if selector is None:
             (mesh if ns == root else namespaced).append(policy)
@@ -185,14 +185,14 @@ def host_matches(*, host: str, namespace: str, fqdn: str) -> bool:
         return True
     if host.startswith("*."):
         return fqdn.endswith(host[1:])
-    return _expand(host=host, namespace=namespace) == fqdn
+    return index.expand_host(host=host, namespace=namespace) == fqdn
 
 
 def tls_settings(*, snapshot: ClusterSnapshot, service: RawObject) -> list[TlsSetting]:
     """Every DestinationRule TLS mode that applies to traffic toward the service."""
     fqdn = service_fqdn(service)
     found: list[TlsSetting] = []
-    for rule in snapshot.of(Kind.DESTINATION_RULE):
+    for rule in index.of(snapshot).targeting(Kind.DESTINATION_RULE, fqdn):
         rule_spec = objects.spec(rule)
         host = str(rule_spec.get("host", ""))
         if not host or not host_matches(host=host, namespace=objects.namespace(rule), fqdn=fqdn):
@@ -230,17 +230,6 @@ def _policy_tls(rule: RawObject, policy: object, *, subset: str) -> list[TlsSett
                 )
             )
     return settings
-
-
-def _expand(*, host: str, namespace: str) -> str:
-    parts = host.split(".")
-    if len(parts) == 1:
-        return f"{host}.{namespace}.{CLUSTER_DOMAIN}"
-    if len(parts) == 2:
-        return f"{host}.{CLUSTER_DOMAIN}"
-    if len(parts) == 3 and parts[2] == "svc":
-        return f"{host}.cluster.local"
-    return host
 
 
 def modes_by_port(ports: Mapping[int, PortMtls]) -> dict[int, MtlsMode]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from workflows import authz, findings, hygiene, mtls, objects, routing, sidecars
+from workflows import authz, findings, hygiene, index, mtls, objects, routing, sidecars
 from workflows.authz import DefaultDecision, WorkloadAuthz
 from workflows.findings import Finding
 from workflows.mesh import ClusterSnapshot, Kind, RawObject
@@ -99,7 +99,7 @@ def assess(*, snapshot: ClusterSnapshot, service: ServiceRef) -> ServicePosture:
         return ServicePosture(
             service=service, found=False, findings=_read_errors(errors), errors=errors
         )
-    raw = snapshot.service(service)
+    raw = index.of(snapshot).find(Kind.SERVICE, namespace=service.namespace, name=service.name)
     if raw is None:
         missing = findings.make(
             findings.SERVICE_NOT_FOUND,

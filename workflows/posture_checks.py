@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from workflows import authz, hygiene, mtls, objects, posture, routing
+from workflows import authz, hygiene, index, mtls, objects, posture, routing
 from workflows.checks import CheckFunction, CheckResult, Verdict
 from workflows.findings import Finding
 from workflows.mesh import ClusterSnapshot, Kind, RawObject
@@ -36,7 +36,7 @@ def _prelude(
     """The Service, or the result that stops the check (unreadable kind, missing service)."""
     if not snapshot.readable(Kind.SERVICE):
         return _unknown(snapshot, [Kind.SERVICE])
-    service = snapshot.service(ref)
+    service = index.of(snapshot).find(Kind.SERVICE, namespace=ref.namespace, name=ref.name)
     if service is None:
         return CheckResult(
             Verdict.FAIL,

@@ -18,11 +18,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from workflows import findings, objects
+from workflows import findings, index, objects
 from workflows.findings import Finding
 from workflows.mesh import ClusterSnapshot, Kind, RawObject
 from workflows.mtls import host_matches, service_fqdn
-from workflows.workloads import pods_in, selected_pods, service_selector
+from workflows.workloads import selected_pods, service_selector
 
 INGRESS_HOSTS_ANNOTATION = "meshgate.io/ingress-hosts"
 EXTERNAL_HOSTS_ANNOTATION = "meshgate.io/external-hosts"
@@ -58,7 +58,8 @@ def gateway_routes(*, snapshot: ClusterSnapshot, service: RawObject) -> list[Gat
     """VirtualServices bound to a Gateway with a route to the service, one row per Gateway."""
     fqdn = service_fqdn(service)
     routes = []
-    for vs in snapshot.of(Kind.VIRTUAL_SERVICE):
+    idx = index.of(snapshot)
+    for vs in idx.targeting(Kind.VIRTUAL_SERVICE, fqdn):
         ns = objects.namespace(vs)
         if not any(host_matches(host=h, namespace=ns, fqdn=fqdn) for h in _destinations(vs)):
             continue
@@ -68,7 +69,7 @@ def gateway_routes(*, snapshot: ClusterSnapshot, service: RawObject) -> list[Gat
                 continue
             gw_ns, _, gw_name = text.rpartition("/")
             gw_ns = gw_ns or ns
-            found = snapshot.find(Kind.GATEWAY, namespace=gw_ns, name=gw_name)
+            found = idx.find(Kind.GATEWAY, namespace=gw_ns, name=gw_name)
             routes.append(GatewayRoute(vs, f"{gw_ns}/{gw_name}", found))
     return routes
 
@@ -115,7 +116,7 @@ def subsets(*, snapshot: ClusterSnapshot, service: RawObject) -> Outcome:
     pods = selected_pods(snapshot=snapshot, service=service)
     problems = []
     checked = []
-    for rule in snapshot.of(Kind.DESTINATION_RULE):
+    for rule in index.of(snapshot).targeting(Kind.DESTINATION_RULE, fqdn):
         host = str(objects.spec(rule).get("host", ""))
         if not host or not host_matches(host=host, namespace=objects.namespace(rule), fqdn=fqdn):
             continue
@@ -194,7 +195,7 @@ def certificates(*, snapshot: ClusterSnapshot, service: RawObject) -> Outcome:
                 (
                     s
                     for ns in homes
-                    if (s := snapshot.find(Kind.SECRET, namespace=ns, name=credential))
+                    if (s := index.of(snapshot).find(Kind.SECRET, namespace=ns, name=credential))
                 ),
                 None,
             )
@@ -294,24 +295,18 @@ def _credentials(gateway: RawObject) -> list[str]:
 def _gateway_namespaces(*, snapshot: ClusterSnapshot, gateway: RawObject) -> list[str]:
     """Namespaces of the gateway pods the Gateway selects (where Istio reads credentials)."""
     selector = _labels(objects.spec(gateway).get("selector"))
-    homes = sorted(
-        {
-            objects.namespace(pod)
-            for pod in pods_in(snapshot=snapshot, namespace=None)
-            if selector and objects.selects(selector, objects.labels(pod))
-        }
-    )
+    homes = index.of(snapshot).namespaces_selected(selector)
     return homes or [objects.namespace(gateway)]
 
 
 def _certificate_for(
     *, snapshot: ClusterSnapshot, secret: str, namespaces: list[str]
 ) -> RawObject | None:
-    for certificate in snapshot.of(Kind.CERTIFICATE):
-        if objects.namespace(certificate) in namespaces and (
-            objects.spec(certificate).get("secretName") == secret
-        ):
-            return certificate
+    idx = index.of(snapshot)
+    for ns in namespaces:
+        for certificate in idx.in_namespace(Kind.CERTIFICATE, ns):
+            if objects.spec(certificate).get("secretName") == secret:
+                return certificate
     return None
 
 

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from workflows import findings, objects
+from workflows import findings, index, objects
 from workflows.findings import Finding
 from workflows.mesh import ClusterSnapshot, Kind, RawObject
 from workflows.workloads import PROXY_CONTAINER, Workload
@@ -116,7 +116,7 @@ def injection(*, namespace: RawObject | None, pod: RawObject) -> Injection:
 
 def workload_sidecar(*, snapshot: ClusterSnapshot, workload: Workload) -> WorkloadSidecar:
     """The sidecar state of one workload (UNKNOWN when pods or namespaces are unreadable)."""
-    namespace = snapshot.find(Kind.NAMESPACE, namespace="", name=workload.namespace)
+    namespace = index.of(snapshot).find(Kind.NAMESPACE, namespace="", name=workload.namespace)
     proxies = tuple((objects.name(pod), proxy_state(pod)) for pod in workload.pods)
     intent = injection(namespace=namespace, pod=workload.pods[0]) if workload.pods else None
     if not snapshot.readable(Kind.POD) or not workload.pods:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from workflows import objects
+from workflows import index, objects
 from workflows.mesh import ClusterSnapshot, Kind, RawObject
 
 PROXY_CONTAINER = "istio-proxy"
@@ -55,14 +55,8 @@ def selected_pods(*, snapshot: ClusterSnapshot, service: RawObject) -> list[RawO
     selector = service_selector(service)
     if not selector:
         return []
-    ns = objects.namespace(service)
-    return [
-        pod
-        for pod in snapshot.of(Kind.POD)
-        if objects.namespace(pod) == ns
-        and objects.selects(selector, objects.labels(pod))
-        and not _finished(pod)
-    ]
+    pods = index.of(snapshot).live_pods(objects.namespace(service))
+    return [pod for pod in pods if objects.selects(selector, objects.labels(pod))]
 
 
 def workloads_of(*, snapshot: ClusterSnapshot, service: RawObject) -> list[Workload]:
@@ -86,11 +80,7 @@ def workloads_of(*, snapshot: ClusterSnapshot, service: RawObject) -> list[Workl
 
 def pods_in(*, snapshot: ClusterSnapshot, namespace: str | None) -> list[RawObject]:
     """Live pods of a namespace (every namespace when None)."""
-    return [
-        pod
-        for pod in snapshot.of(Kind.POD)
-        if (namespace is None or objects.namespace(pod) == namespace) and not _finished(pod)
-    ]
+    return list(index.of(snapshot).live_pods(namespace))
 
 
 def is_running(pod: RawObject) -> bool:
@@ -162,10 +152,6 @@ def target_ports(*, service: RawObject, workload: Workload) -> list[int]:
     return sorted(ports)
 
 
-def _finished(pod: RawObject) -> bool:
-    return objects.as_map(pod.get("status")).get("phase") in {"Succeeded", "Failed"}
-
-
 def _owner(*, snapshot: ClusterSnapshot, pod: RawObject) -> tuple[str, str]:
     """(kind, name) of the controller that owns the pod; a bare pod owns itself."""
     owners: Sequence[object] = objects.as_list(objects.metadata(pod).get("ownerReferences"))
@@ -181,7 +167,9 @@ def _owner(*, snapshot: ClusterSnapshot, pod: RawObject) -> tuple[str, str]:
         if template_hash and name.endswith(f"-{template_hash}"):
             return ("Deployment", name.removesuffix(f"-{template_hash}"))
         deployment = name.rpartition("-")[0]
-        known = snapshot.find(Kind.DEPLOYMENT, namespace=objects.namespace(pod), name=deployment)
+        known = index.of(snapshot).find(
+            Kind.DEPLOYMENT, namespace=objects.namespace(pod), name=deployment
+        )
         if known is not None:
             return ("Deployment", deployment)
     return (kind, name)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import json
+import weakref
 from pathlib import Path
 
 import pytest
@@ -10,7 +12,7 @@ import pytest
 from bot.manifest_reader import ManifestReader
 from tests.unit.workflows.fixtures_posture import builders as b
 from tests.unit.workflows.fixtures_posture import kubelet, sample_mesh
-from workflows import audit
+from workflows import audit, index
 from workflows.mesh import ClusterSnapshot, Kind
 from workflows.naming import ServiceRef
 
@@ -147,3 +149,15 @@ def test_read_error_is_a_finding_and_unknown(snapshot: ClusterSnapshot) -> None:
     assert entry.mtls.mode.value == "STRICT"  # mTLS does not need AuthorizationPolicies
     (error,) = [f for f in entry.findings if f.code == "MG001"]
     assert "AuthorizationPolicy: 403 forbidden" in error.message
+
+
+def test_lookups_do_not_keep_old_snapshots_alive() -> None:
+    # The watcher audits a fresh snapshot every sweep; a cache holding old ones would leak.
+    snapshot = kubelet.snapshot_of(b.service("checkout", "shop"), b.workload_pod("checkout"))
+    assert audit.audit(snapshot=snapshot).services[0].sidecar.value == "injected"
+    alive, key = weakref.ref(snapshot), id(snapshot)
+    assert key in index._INDEXES
+    del snapshot
+    gc.collect()
+    assert alive() is None
+    assert key not in index._INDEXES
