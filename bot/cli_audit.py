@@ -143,9 +143,10 @@ def render_text(report: audits.AuditReport, *, snapshot: ClusterSnapshot) -> str
             by_cause.setdefault(regression.cause, []).append(regression)
         for cause, group in by_cause.items():
             lines.append(f"{cause}: {len(group)} regression(s)")
-            for r in group:
-                port = f" port {r.port}" if r.port is not None else ""
-                lines.append(f"  {r.kind.value:<21} {r.service}{port}  {r.before} -> {r.after}")
+            where = [r.service + (f" port {r.port}" if r.port is not None else "") for r in group]
+            width = max(len(w) for w in where)
+            for r, at in zip(group, where, strict=True):
+                lines.append(f"  {r.kind.value:<21} {at:<{width}}  {r.before} -> {r.after}")
     return "\n".join(lines) + "\n"
 
 
