@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
-from bot import cli_serve, console
+from bot import cli_audit, cli_serve, console
 from bot import settings as settings_module
 from bot.embedded_redis import EmbeddedRedisError
 from bot.errors import StartupError
@@ -78,6 +78,7 @@ def _parser() -> argparse.ArgumentParser:
     con.add_argument("--format", choices=("text", "json"), default="text")
     con.set_defaults(func=_console)
 
+    cli_audit.register(sub)
     cli_serve.register(sub)
 
     book = sub.add_parser("playbook", help="work with playbooks")

@@ -14,6 +14,7 @@ from typing import Any
 
 from commands import (
     advance,
+    audit,
     decisions,
     history,
     listing,
@@ -48,7 +49,7 @@ _HANDLERS: dict[type[Any], Handler] = {
     parsing.Abort: decisions.handle,
     parsing.History: history.handle,
     parsing.Metrics: not_yet.handle,
-    parsing.Audit: not_yet.handle,
+    parsing.Audit: audit.handle,
     parsing.Ack: not_yet.handle,
     parsing.Snooze: not_yet.handle,
 }

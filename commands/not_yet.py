@@ -1,4 +1,4 @@
-"""`metrics`, `audit`, `ack`, `snooze` until their backends exist: an honest `unavailable`.
+"""`metrics`, `ack`, `snooze` until their backends exist: an honest `unavailable`.
 
 Each names what it needs, so nobody reads silence as "all clear".
 """
@@ -7,17 +7,16 @@ from __future__ import annotations
 
 from commands.context import Context
 from commands.errors import CommandError, ErrorCode
-from commands.parsing import Ack, Audit, Metrics, Snooze, verb_of
+from commands.parsing import Ack, Metrics, Snooze, verb_of
 from commands.replies import Reply
 
 _NEEDS = {
     "metrics": "metrics need Prometheus, which this version of meshgate does not query yet",
-    "audit": "the mesh audit is not wired into chat in this version; run `meshgate audit`",
     "ack": "alerts come with scheduled checks, which this version does not run yet",
     "snooze": "alerts come with scheduled checks, which this version does not run yet",
 }
 
 
-def handle(command: Metrics | Audit | Ack | Snooze, *, actor: str, ctx: Context) -> Reply:
+def handle(command: Metrics | Ack | Snooze, *, actor: str, ctx: Context) -> Reply:
     """Refuse with `unavailable` and say what is missing."""
     raise CommandError(ErrorCode.UNAVAILABLE, _NEEDS[verb_of(command)])

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict
 
 from commands.errors import ErrorCode
+from workflows.report import AuditReport
 
 
 class _Reply(BaseModel):
@@ -122,7 +123,8 @@ class Reply(_Reply):
     rollouts: list[RolloutSummary] | None = None
     history: list[HistoryLine] | None = None
     help: list[HelpLine] | None = None
+    audit: AuditReport | None = None
 
     def to_json(self) -> str:
         """One line of JSON, leaving out what this reply does not carry."""
-        return self.model_dump_json(exclude_none=True)
+        return self.model_dump_json(exclude_none=True, by_alias=True)

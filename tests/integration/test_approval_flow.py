@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -149,3 +150,13 @@ def test_start_refuses_a_service_the_cluster_does_not_have(ctx: Context) -> None
 def test_any_text_gives_a_reply_never_a_crash(ctx: Context, text: str) -> None:
     reply = dispatch.execute(text, actor="fuzz", ctx=ctx)
     assert reply.ok or (reply.error is not None and reply.error.code != "internal")
+
+
+def test_audit_in_chat_reports_posture_of_the_service(ctx: Context) -> None:
+    reply = say(ctx, "carol", "audit shop/ratings")
+    assert reply.ok and reply.audit is not None
+    (ratings,) = reply.audit.services
+    assert ratings.mtls.mode == "STRICT" and ratings.authz.default == "deny"
+    assert json.loads(reply.to_json())["audit"]["schema"] == "meshgate.audit/v1"
+    missing = say(ctx, "carol", "audit shop/nope")
+    assert missing.error is not None and missing.error.code == "not_found"

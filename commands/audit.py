@@ -1,0 +1,30 @@
+"""`audit [NS/NAME]`: the mesh posture of one service or all, from one read of the cluster."""
+
+from __future__ import annotations
+
+from commands import checking
+from commands.context import Context
+from commands.errors import CommandError, ErrorCode
+from commands.parsing import Audit
+from commands.replies import Reply
+from workflows import audit as mesh_audit
+
+
+def handle(command: Audit, *, actor: str, ctx: Context) -> Reply:
+    """Audit the service (or every service); read errors show as `unknown`, never as clean."""
+    snapshot, why = checking.read_cluster(ctx)
+    if snapshot is None:
+        raise CommandError(ErrorCode.UNAVAILABLE, f"cannot audit: {why}")
+    services = [command.service] if command.service is not None else None
+    if command.service is not None and snapshot.service(command.service) is None:
+        if not snapshot.errors:
+            raise CommandError(
+                ErrorCode.NOT_FOUND, f"no Service {command.service} in {snapshot.source}"
+            )
+    report = mesh_audit.audit(snapshot=snapshot, services=services)
+    errors = sum(1 for s in report.services for f in s.findings if f.severity.value == "error")
+    unreadable = (
+        f"; could not read: {', '.join(sorted(snapshot.errors))}" if snapshot.errors else ""
+    )
+    message = f"audited {len(report.services)} service(s): {errors} error finding(s){unreadable}"
+    return Reply(command="audit", ok=True, message=message, audit=report)
