@@ -21,7 +21,7 @@ import yaml
 from bot.redis_store import RedisStore
 from bot.slack import blocks
 from commands import dispatch
-from tests.support import slack_requests
+from tests.support import reference, slack_requests
 from tests.support.clock import ManualClock
 from tests.support.contexts import context
 from tests.support.playbooks import ATTEST_ONLY
@@ -346,7 +346,7 @@ def test_app_home_lists_rollouts_and_publishes_with_hash(served: ServedApp) -> N
     assert "hash" not in first and second["hash"]
 
 
-SPEC = Path("/work/shared/reference/slack/slack_web_openapi_v2.json")
+SPEC = reference.SLACK / "slack_web_openapi_v2.json"
 MANIFESTS = Path(__file__).resolve().parents[2] / "deploy"
 
 

@@ -19,7 +19,7 @@ import yaml
 
 from bot.kube_live import KubeConfigInvalid, LiveClusterReader
 from bot.manifest_reader import ManifestReader
-from tests.support import kube_fixtures
+from tests.support import kube_fixtures, reference
 from tests.support.kube_api import FakeKubeApi
 from workflows.mesh import ClusterSnapshot, Kind, RawObject
 
@@ -27,7 +27,7 @@ from workflows.mesh import ClusterSnapshot, Kind, RawObject
 kube_api_factory = kube_fixtures.kube_api_factory
 kube_api = kube_fixtures.kube_api
 
-REFERENCE = Path("/work/shared/reference/istio")
+REFERENCE = reference.ISTIO
 MANIFESTS = sorted([*(REFERENCE / "samples").glob("*.yaml"), *(REFERENCE / "tasks").glob("*.yaml")])
 SERVER_METADATA = ("resourceVersion", "uid", "creationTimestamp", "generation")
 

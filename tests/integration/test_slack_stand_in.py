@@ -12,7 +12,6 @@ import json
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
@@ -30,7 +29,7 @@ from slack_sdk.socket_mode.client import BaseSocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 
-from tests.support import slack_requests, socket_mode
+from tests.support import reference, slack_requests, socket_mode
 from tests.support.slack_api import SlackWebStandIn
 from tests.support.socket_mode import SocketModeServer
 
@@ -41,7 +40,7 @@ BOT_TOKEN = "xoxb-test-token"
 APP_TOKEN = "xapp-1-A111-1-test"
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 
-PAYLOADS = Path("/work/shared/reference/slack/payloads")
+PAYLOADS = reference.SLACK / "payloads"
 SECTION = {"type": "section", "text": {"type": "mrkdwn", "text": "*shop/checkout*: inject"}}
 
 

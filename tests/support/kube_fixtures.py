@@ -9,14 +9,14 @@ server at the end of the test.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.support import reference
 from tests.support.kube_api import DEFAULT_RESOURCES, FakeKubeApi, ResourceType, load_crd_schemas
 
-REFERENCE = Path("/work/shared/reference")
+REFERENCE = reference.REFERENCE
 ISTIO_CRDS = REFERENCE / "istio" / "crd-all.gen.yaml"
 
 KubeApiFactory = Callable[..., FakeKubeApi]

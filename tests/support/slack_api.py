@@ -9,7 +9,7 @@ What it does:
 - serves `POST|GET /api/{method}` with JSON, form-encoded, multipart or query-string arguments
   (slack_sdk sends JSON for chat.* and views.*, a form for most others, multipart for uploads),
   and reads the token from `Authorization: Bearer ...` (or a `token` argument);
-- checks the method against the Web API OpenAPI spec in /work/shared/reference/slack and that
+- checks the method against the Web API OpenAPI spec in tests/reference/slack and that
   every argument the spec marks required is there; an unknown method is answered
   `unknown_method`, a missing argument `invalid_arguments`, a missing token `not_authed`, and
   each is recorded in `violations` (the fixture fails the test if any is left at teardown);
@@ -46,7 +46,9 @@ from pathlib import Path
 from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
-SPEC_PATH = Path("/work/shared/reference/slack/slack_web_openapi_v2.json")
+from tests.support import reference
+
+SPEC_PATH = reference.SLACK / "slack_web_openapi_v2.json"
 
 # Methods slack_sdk calls that the OpenAPI spec (an old snapshot) lacks, with the arguments
 # Slack's method reference (docs.slack.dev/reference/methods/...) marks required.

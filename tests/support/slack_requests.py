@@ -2,7 +2,7 @@
 
 End-to-end tests drive the running Bolt app the way Slack does (DESIGN.md, "Real parts in
 tests"), so the bodies here follow the real payloads kept in
-/work/shared/reference/slack/payloads (slash_command.json, block_actions.json,
+tests/reference/slack/payloads (slash_command.json, block_actions.json,
 view_submission.json, app_home_opened_event_callback.json), and the signature follows Slack's
 documented v0 scheme (docs.slack.dev/authentication/verifying-requests-from-slack):
 

@@ -9,7 +9,7 @@ the Web API stand-in (tests/support/slack_api.py) hands out its `url`, the real 
 SocketModeClient (used by Bolt's SocketModeHandler) connects, and a test calls `send(envelope)`
 to push one envelope and get the app's ack back.
 
-Envelope and `hello` shapes follow /work/shared/reference/slack/payloads
+Envelope and `hello` shapes follow tests/reference/slack/payloads
 (socket_mode_envelopes.json, socket_mode_hello.json); `*_envelope` functions build them around
 the payloads of tests/support/slack_requests.py.
 

@@ -7,19 +7,19 @@ reference/istio/crd-all.gen.yaml (istio/istio 1.30.3).
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
 
+from tests.support import reference
 from tests.support.kube_api import load_crd_schemas
 from workflows import actions
 from workflows.mesh import ClusterSnapshot, Kind, RawObject
 from workflows.naming import ServiceRef
 from workflows.playbook import ChangeKind, PhaseChange
 
-CRDS = Path("/work/shared/reference/istio/crd-all.gen.yaml")
+CRDS = reference.ISTIO / "crd-all.gen.yaml"
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 CHECKOUT = ServiceRef(namespace="shop", name="checkout")
 CALLERS = ["cluster.local/ns/shop/sa/web", "cluster.local/ns/shop/sa/api"]

@@ -5,16 +5,16 @@ Each returns the raw API JSON the readers would produce, with only the fields a 
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import yaml
 
+from tests.support import reference
 from tests.unit.workflows.fixtures_posture import kubelet
 from workflows.mesh import RawObject
 
-REFERENCE = Path("/work/shared/reference/istio")
-"""Istio's sample manifests and task policies (see /work/shared/reference/README.md)."""
+REFERENCE = reference.ISTIO
+"""Istio's sample manifests and task policies (see tests/reference/README.md)."""
 
 
 def reference_docs(relative: str, *, namespace: str | None = None) -> list[RawObject]:
