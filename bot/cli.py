@@ -22,7 +22,7 @@ from bot.manifest_reader import ManifestReader
 from bot.runtime import open_context
 from bot.settings import Settings
 from workflows import playbook as playbooks
-from workflows.ports import ClusterReader
+from workflows.ports import ClusterReader, ClusterWriter
 
 DEMO_ACTOR = "alice"
 # The demo's approvers: the tour has alice request and bob approve.
@@ -110,17 +110,12 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _console(args: argparse.Namespace) -> int:
     settings = settings_module.load()
-    cluster: ClusterReader | None = None
-    if args.manifests is not None:
-        cluster = ManifestReader(args.manifests)
-    elif args.context or settings.kube_context:
-        from bot.kube_live import LiveClusterReader  # the kubernetes client loads only here
-
-        cluster = LiveClusterReader.from_kubeconfig(context=args.context or settings.kube_context)
+    cluster, writer = cli_serve.cluster_from(args, settings)
     actor = args.actor or getpass.getuser()
     return _run_console(
         settings,
         cluster=cluster,
+        writer=writer,
         state_dir=settings.state_dir.expanduser(),
         actor=actor,
         fmt=args.format,
@@ -134,11 +129,12 @@ def _run_console(
     cluster: ClusterReader | None,
     state_dir: Path,
     actor: str,
+    writer: ClusterWriter | None = None,
     fmt: console.Format,
     approvers: tuple[str, ...] | None,
 ) -> int:
     with open_context(
-        settings, cluster=cluster, state_dir=state_dir, default_approvers=approvers
+        settings, cluster=cluster, writer=writer, state_dir=state_dir, default_approvers=approvers
     ) as ctx:
         prompt = "meshgate> " if sys.stdin.isatty() and fmt == "text" else ""
         return console.run(sys.stdin, ctx=ctx, actor=actor, out=sys.stdout, fmt=fmt, prompt=prompt)

@@ -26,7 +26,7 @@ from bot.slack.app import build_app, web_client
 from bot.slack.directory import SlackDirectory
 from bot.slack.wsgi import MeshgateWsgi
 from bot.slack_state import SlackState
-from workflows.ports import ClusterReader
+from workflows.ports import ClusterReader, ClusterWriter
 
 log = logging.getLogger(__name__)
 
@@ -95,29 +95,47 @@ def register(sub: Any) -> None:
     serve.set_defaults(func=run)
 
 
-def cluster_from(args: argparse.Namespace, settings: Settings) -> ClusterReader | None:
-    """The cluster reader the flags and settings ask for."""
-    if getattr(args, "demo", False):
-        return ManifestReader(Path(str(resources.files("bot").joinpath("demo_mesh"))))
-    if args.manifests is not None:
-        return ManifestReader(args.manifests)
-    context = args.context or settings.kube_context
-    if context:
-        from bot.kube_live import LiveClusterReader
+def cluster_from(
+    args: argparse.Namespace, settings: Settings
+) -> tuple[ClusterReader | None, ClusterWriter | None]:
+    """The cluster reader (and, for a live cluster, writer) the flags and settings ask for.
 
-        return LiveClusterReader.from_kubeconfig(context=context)
-    return None
+    Manifests and the demo mesh are read-only: phases complete there, and say that their
+    change was not applied.
+    """
+    if getattr(args, "demo", False):
+        demo = Path(str(resources.files("bot").joinpath("demo_mesh")))
+        return ManifestReader(demo), None
+    if args.manifests is not None:
+        return ManifestReader(args.manifests), None
+    context = args.context or settings.kube_context
+    if not context:
+        return None, None
+    from bot.cluster_changes import KubeChanges  # the kubernetes client loads only here
+    from bot.kube_live import KubeError, LiveClusterReader
+    from bot.kube_writer import KubeWriter
+
+    try:
+        reader = LiveClusterReader.from_kubeconfig(context=context)
+        writer = KubeChanges(KubeWriter.from_kubeconfig(context=context))
+    except KubeError as e:
+        raise StartupError(f"cannot use kube context {context!r}: {e}") from e
+    return reader, writer
 
 
 @contextmanager
 def slack_runtime(
-    settings: Settings, slack: SlackSettings, cluster: ClusterReader | None
+    settings: Settings,
+    slack: SlackSettings,
+    cluster: ClusterReader | None,
+    writer: ClusterWriter | None,
 ) -> Iterator[tuple[Any, Any]]:
     """(Bolt app, web client) over a live context; closed on exit."""
     client = web_client(token=slack.bot_token, base_url=slack.api_url)
     with open_context(
         settings,
         cluster=cluster,
+        writer=writer,
         state_dir=settings.state_dir.expanduser(),
         directory=SlackDirectory(client),
     ) as ctx:
@@ -136,8 +154,8 @@ def run(args: argparse.Namespace) -> int:
     """Serve until interrupted."""
     settings = settings_module.load()
     slack = check_slack_settings(settings)
-    cluster = cluster_from(args, settings)
-    with slack_runtime(settings, slack, cluster) as (app, client):
+    cluster, writer = cluster_from(args, settings)
+    with slack_runtime(settings, slack, cluster, writer) as (app, client):
         if slack.app_token:
             from slack_bolt.adapter.socket_mode import SocketModeHandler
 

@@ -5,6 +5,7 @@ so the same transaction works on Redis Cluster:
 
     meshgate:{shop/checkout}:rollout   the rollout document (JSON, with a version)
     meshgate:{shop/checkout}:trail     the audit trail (a stream of TrailEntry JSON)
+    meshgate:{shop/checkout}:change:P  what phase P's applied change replaced (for rollback)
     meshgate:rollouts                  the set of services that have a rollout
 
 A transition is WATCH / GET / MULTI SET + XADD / EXEC: if anyone wrote the document in between,
@@ -14,9 +15,11 @@ exactly one transition. Any Redis failure becomes StoreUnavailable with nothing 
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import redis
 from pydantic import ValidationError
@@ -153,6 +156,30 @@ class RedisStore:
             services = sorted(str(s) for s in self._redis.smembers(_INDEX))
             raws = self._redis.mget([rollout_key(s) for s in services]) if services else []
         return [_decode(s, str(raw)) for s, raw in zip(services, raws, strict=True) if raw]
+
+    def save_change(self, service: str, phase: str, records: list[dict[str, Any]]) -> None:
+        """Keep what a phase's applied change replaced, for its rollback."""
+        with translated(f"recording the change of {service}"):
+            self._redis.set(change_key(service, phase), json.dumps(records))
+
+    def change_of(self, service: str, phase: str) -> list[dict[str, Any]] | None:
+        """The records saved for a phase's change, or None."""
+        with translated(f"reading the change of {service}"):
+            raw = self._redis.get(change_key(service, phase))
+        if raw is None:
+            return None
+        records = json.loads(str(raw))
+        return [dict(r) for r in records] if isinstance(records, list) else None
+
+    def forget_change(self, service: str, phase: str) -> None:
+        """Drop a phase's change records once it was rolled back."""
+        with translated(f"clearing the change of {service}"):
+            self._redis.delete(change_key(service, phase))
+
+
+def change_key(service: str, phase: str) -> str:
+    """Where the records of a phase's applied change live."""
+    return f"{_PREFIX}:{{{service}}}:change:{phase}"
 
 
 def _decode(service: str, raw: str) -> Rollout:

@@ -17,7 +17,7 @@ from bot.settings import Settings
 from commands.context import Context
 from workflows import playbook as playbooks
 from workflows.playbook import Playbook
-from workflows.ports import ClusterReader, Directory
+from workflows.ports import ClusterReader, ClusterWriter, Directory
 from workflows.rollout import Approvers
 
 
@@ -46,7 +46,7 @@ def open_context(
     *,
     cluster: ClusterReader | None,
     state_dir: Path,
-    read_only_cluster: bool = True,
+    writer: ClusterWriter | None = None,
     directory: Directory | None = None,
     default_approvers: tuple[str, ...] | None = None,
 ) -> Iterator[Context]:
@@ -68,5 +68,6 @@ def open_context(
             cluster=cluster,
             directory=directory,
             default_approvers=Approvers.parse(approvers),
-            read_only_cluster=read_only_cluster,
+            writer=writer,
+            read_only_cluster=writer is None,
         )

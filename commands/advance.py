@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from commands import checking, transitions
+from commands import changes, checking, transitions
 from commands.context import Context
 from commands.errors import CommandError, ErrorCode
 from commands.parsing import Advance
 from commands.replies import Reply
 from commands.views import checklist_view
+from workflows import checklist
 from workflows import rollout as machine
 from workflows.rollout import RequestAdvance
 
@@ -30,13 +31,18 @@ def handle(command: Advance, *, actor: str, ctx: Context) -> Reply:
         snapshot=snapshot,
         snapshot_error=why,
     )
+    phase = ctx.playbook.phase(rollout.phase_index)
+    diff = ""
+    if phase.approvals.required > 0 and not checklist.blockers(lines) and rollout.request is None:
+        # what the approvers will be asked to apply, as the server would store it
+        diff = changes.preview(ctx, change=phase.change, service=command.service, snapshot=snapshot)
     try:
         transition, reply = transitions.run(
             ctx,
             verb="advance",
             actor=actor,
             service=command.service,
-            event=RequestAdvance(actor=actor, checklist=lines),
+            event=RequestAdvance(actor=actor, checklist=lines, preview=diff),
             checklist=lines,
         )
     except CommandError as e:

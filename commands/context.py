@@ -13,7 +13,7 @@ from datetime import datetime
 from workflows import posture_checks
 from workflows.checks import CheckFunction
 from workflows.playbook import Playbook
-from workflows.ports import ClusterReader, Directory, StateStore
+from workflows.ports import ClusterReader, ClusterWriter, Directory, StateStore
 from workflows.rollout import Approvers
 
 
@@ -25,8 +25,9 @@ class Context:
     playbook: Playbook
     clock: Callable[[], datetime]
     cluster: ClusterReader | None = None
+    writer: ClusterWriter | None = None
     directory: Directory | None = None
     default_approvers: Approvers = Approvers()
     checks: Mapping[str, CheckFunction] = field(default_factory=lambda: posture_checks.CHECKS)
-    read_only_cluster: bool = True
+    read_only_cluster: bool = True  # no writer: phases complete but their changes are not made
     history_limit: int = 50

@@ -52,6 +52,7 @@ class RequestView(_Reply):
     expires_at: str
     required: int
     change: str | None = None
+    diff: str | None = None
 
 
 class DecisionView(_Reply):

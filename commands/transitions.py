@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from commands import changes
 from commands.context import Context
 from commands.errors import CommandError, ErrorCode
 from commands.replies import Reply
@@ -15,6 +16,7 @@ from commands.views import change_summary, rollout_view
 from workflows import rollout as machine
 from workflows.checklist import ChecklistLine
 from workflows.naming import ServiceRef
+from workflows.ports import ChangeFailed
 from workflows.rollout import (
     Event,
     Happening,
@@ -97,7 +99,36 @@ def run(
         shown = ()
     view = rollout_view(transition.rollout, playbook=ctx.playbook, checklist=shown)
     message = describe(ctx, transition)
+    applied = _carry_out(ctx, transition=transition, service=service)
+    if applied:
+        message = f"{message}; {applied}"
     return transition, Reply(command=verb, ok=True, rollout=view, message=message)
+
+
+def _carry_out(ctx: Context, *, transition: Transition, service: ServiceRef) -> str:
+    """Make the cluster match the transition; if applying fails, move the rollout back."""
+    try:
+        return changes.carry_out(ctx, transition=transition, service=service)
+    except ChangeFailed as failure:
+        kinds = {h.kind for h in transition.happened}
+        if HappeningKind.PHASE_COMPLETED not in kinds:
+            raise CommandError(
+                ErrorCode.UNAVAILABLE,
+                f"{service} moved back to phase {transition.rollout.phase}, but {failure}; "
+                "the cluster still has the change: revert it by hand",
+            ) from failure
+        back, _ = run(
+            ctx,
+            verb="rollback",
+            actor="meshgate",
+            service=service,
+            event=machine.Rollback(actor="meshgate"),
+        )
+        raise CommandError(
+            ErrorCode.CONFLICT,
+            f"{failure}; nothing was changed and {service} is back at phase "
+            f"{back.rollout.phase} ({back.rollout.state.value})",
+        ) from failure
 
 
 def describe(ctx: Context, transition: Transition) -> str:

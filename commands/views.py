@@ -77,6 +77,7 @@ def rollout_view(
             expires_at=timestamp(request.expires_at),
             required=request.required,
             change=change_summary(rollout, playbook),
+            diff=request.preview or None,
         ),
         last_decision=None
         if decision is None

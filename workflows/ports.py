@@ -7,8 +7,9 @@ user groups); tests use the same adapters against real servers.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
+from workflows.actions import PlannedObject
 from workflows.mesh import ClusterSnapshot
 from workflows.rollout import Rollout, Transition
 from workflows.trail import TrailEntry
@@ -74,4 +75,40 @@ class StateStore(Protocol):
 
     def rollouts(self) -> list[Rollout]:
         """Every stored rollout, by service name."""
+        ...
+
+    def save_change(self, service: str, phase: str, records: list[dict[str, Any]]) -> None:
+        """Keep what a phase's applied change replaced, for its rollback."""
+        ...
+
+    def change_of(self, service: str, phase: str) -> list[dict[str, Any]] | None:
+        """The records saved for a phase's change, or None."""
+        ...
+
+    def forget_change(self, service: str, phase: str) -> None:
+        """Drop a phase's change records once it was rolled back."""
+        ...
+
+
+class ChangeFailed(Exception):
+    """The cluster refused or did not confirm a change; the message says which object and why."""
+
+
+ChangeRecord = dict[str, Any]
+"""What a writer needs to undo one applied object (JSON-ready, kept in the state store)."""
+
+
+class ClusterWriter(Protocol):
+    """Applies a phase's planned objects: server-side dry run, apply, rollback."""
+
+    def preview(self, planned: Sequence[PlannedObject]) -> str:
+        """A diff of what applying would change, from a server-side dry run; stores nothing."""
+        ...
+
+    def apply(self, planned: Sequence[PlannedObject]) -> list[ChangeRecord]:
+        """Apply in order (field manager `meshgate`); all or nothing; records for rollback."""
+        ...
+
+    def rollback(self, records: Sequence[ChangeRecord]) -> list[str]:
+        """Restore what `apply` replaced, newest first; one line per object."""
         ...

@@ -93,6 +93,7 @@ class ApprovalRequest(_Frozen):
     required: int
     approvals: tuple[Approval, ...] = ()
     checklist: tuple[ChecklistLine, ...] = ()
+    preview: str = ""  # diff of the objects the change will apply, from a server-side dry run
 
 
 class Decision(_Frozen):
@@ -149,6 +150,7 @@ class RequestAdvance:
 
     actor: str
     checklist: tuple[ChecklistLine, ...]
+    preview: str = ""
 
 
 @dataclass(frozen=True)
@@ -380,6 +382,7 @@ def _advance(
         expires_at=now + phase.approvals.expires_after,
         required=phase.approvals.required,
         checklist=event.checklist,
+        preview=event.preview,
     )
     waiting = rollout.model_copy(
         update={"request": request, "state": RolloutState.AWAITING_APPROVAL}

@@ -97,7 +97,7 @@ def button_value(service: str, request_id: str) -> str:
     return json.dumps({"service": service, "request": request_id}, separators=(",", ":"))
 
 
-def rollout_message(view: RolloutView, *, diff: str = "", note: str = "") -> list[Block]:
+def rollout_message(view: RolloutView, *, note: str = "") -> list[Block]:
     """The one message per rollout, re-rendered in place as the rollout moves."""
     state = _STATE_LABEL.get(view.state, view.state)
     blocks: list[Block] = [
@@ -123,8 +123,8 @@ def rollout_message(view: RolloutView, *, diff: str = "", note: str = "") -> lis
                 f"*Approved by:* {votes}"
             )
         )
-        if diff:
-            blocks.append(_section(f"```{cut(escape(diff), MAX_TEXT - 6)}```"))
+        if request.diff:
+            blocks.append(_section(f"```{cut(escape(request.diff), MAX_TEXT - 6)}```"))
         value = button_value(view.service, request.id)
         blocks.append(
             ActionsBlock(

@@ -1,0 +1,151 @@
+"""A phase's change applied to a cluster: dry-run diff in the request, apply, rollback, failure.
+
+The cluster is the fake Kubernetes API server of tests/support, read by LiveClusterReader and
+written by KubeWriter over HTTP (server-side apply, field manager `meshgate`), validated against
+Istio's CRD schemas.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from bot.cluster_changes import KubeChanges
+from bot.kube_live import LiveClusterReader
+from bot.kube_writer import KubeWriter
+from bot.redis_store import RedisStore
+from commands import dispatch
+from commands.context import Context
+from tests.support import kube_fixtures
+from tests.support.clock import ManualClock
+from tests.support.kube_api import FakeKubeApi
+from workflows import playbook
+
+SVC = "shop/checkout"
+PA = "/apis/security.istio.io/v1/namespaces/shop/peerauthentications/meshgate-checkout"
+STRICT_PLAYBOOK = """\
+schema: meshgate.playbook/v1
+name: strict-only
+phases:
+  - id: prepare
+    stage: assess
+    title: Prepare
+    gate: [{id: ready, title: Ready, attest: true}]
+    approvals: {required: 0}
+  - id: strict
+    stage: release
+    title: STRICT mTLS
+    gate: [{id: announced, title: Announced, attest: true}]
+    change: {kind: peer-authentication, mode: STRICT}
+    approvals: {required: 1, users: [bob]}
+  - id: rbac
+    stage: release
+    title: RBAC
+    gate: [{id: done, title: Done, attest: true}]
+"""
+
+
+def cluster() -> list[dict[str, Any]]:
+    labels = {"app": "checkout"}
+    return [
+        {"apiVersion": "v1", "kind": "Namespace",
+         "metadata": {"name": "shop", "labels": {"istio-injection": "enabled"}}},
+        {"apiVersion": "v1", "kind": "Service",
+         "metadata": {"name": "checkout", "namespace": "shop"},
+         "spec": {"selector": labels, "ports": [{"name": "http", "port": 80, "targetPort": 8080}]}},
+        {"apiVersion": "v1", "kind": "Pod",
+         "metadata": {"name": "checkout-1", "namespace": "shop", "labels": labels},
+         "spec": {"containers": [{"name": "app", "image": "checkout:1"},
+                                 {"name": "istio-proxy", "image": "proxyv2"}]},
+         "status": {"phase": "Running", "containerStatuses": [
+             {"name": "app", "ready": True}, {"name": "istio-proxy", "ready": True}]}},
+    ]  # fmt: skip
+
+
+@pytest.fixture
+def api(
+    kube_api_factory: kube_fixtures.KubeApiFactory,
+    istio_crd_schemas: dict[tuple[str, str, str], dict[str, Any]],
+) -> FakeKubeApi:
+    return kube_api_factory(cluster(), schemas=istio_crd_schemas)
+
+
+@pytest.fixture
+def ctx(api: FakeKubeApi, store: RedisStore, clock: ManualClock) -> Iterator[Context]:
+    with (
+        LiveClusterReader.for_host(api.url) as reader,
+        KubeWriter.for_host(api.url, timeout=2.0) as writer,
+    ):
+        yield Context(
+            store=store,
+            playbook=playbook.parse(STRICT_PLAYBOOK, source="strict.yaml"),
+            clock=clock,
+            cluster=reader,
+            writer=KubeChanges(writer),
+            read_only_cluster=False,
+        )
+
+
+def say(ctx: Context, actor: str, text: str) -> Any:
+    return dispatch.execute(text, actor=actor, ctx=ctx)
+
+
+def to_strict_request(ctx: Context) -> Any:
+    for text in (
+        f"start {SVC}",
+        f"attest {SVC} ready",
+        f"advance {SVC}",
+        f"attest {SVC} announced",
+    ):
+        assert say(ctx, "alice", text).ok
+    return say(ctx, "alice", f"advance {SVC}")
+
+
+def test_the_request_shows_the_dry_run_diff_and_stores_nothing(
+    ctx: Context, api: FakeKubeApi
+) -> None:
+    reply = to_strict_request(ctx)
+    assert reply.ok and reply.rollout.request is not None
+    diff = reply.rollout.request.diff
+    assert "+kind: PeerAuthentication" in diff and "+    mode: STRICT" in diff
+    # the server answered the dry run (it sends 201 as for a create) and stored nothing
+    assert api.get("PeerAuthentication", namespace="shop", name="meshgate-checkout") is None
+
+
+def test_approval_applies_the_change_and_rollback_removes_it(
+    ctx: Context, api: FakeKubeApi
+) -> None:
+    to_strict_request(ctx)
+    approved = say(ctx, "bob", f"approve {SVC}")
+    assert approved.ok, approved.error
+    assert "applied PeerAuthentication shop/meshgate-checkout" in approved.message
+    stored = api.get("PeerAuthentication", namespace="shop", name="meshgate-checkout")
+    assert stored is not None and stored["spec"]["mtls"]["mode"] == "STRICT"
+    assert stored["metadata"]["managedFields"][0]["manager"] == "meshgate"
+
+    back = say(ctx, "carol", f"rollback {SVC}")
+    assert back.ok and back.rollout.phase == "strict"
+    assert "reverted: deleted PeerAuthentication shop/meshgate-checkout" in back.message
+    assert api.get("PeerAuthentication", namespace="shop", name="meshgate-checkout") is None
+
+
+def test_a_failed_apply_rolls_the_rollout_back_and_says_why(ctx: Context, api: FakeKubeApi) -> None:
+    to_strict_request(ctx)
+    api.fail(PA, 403, method="PATCH", message="peerauthentications is forbidden")
+    approved = say(ctx, "bob", f"approve {SVC}")
+    assert approved.error is not None and approved.error.code == "conflict"
+    assert "403" in approved.error.message and "back at phase strict" in approved.error.message
+    status = say(ctx, "bob", f"status {SVC}").rollout
+    assert (status.phase, status.state) == ("strict", "rolled_back")
+    history = [(h.actor, h.action) for h in say(ctx, "bob", f"history {SVC}").history]
+    assert history[-2:] == [("bob", "approve"), ("meshgate", "rollback")]
+
+
+def test_a_dry_run_the_server_refuses_refuses_the_advance(ctx: Context, api: FakeKubeApi) -> None:
+    api.fail(PA, 422, method="PATCH", message="spec.mtls.mode: Unsupported value")
+    reply = to_strict_request(ctx)
+    assert reply.error is not None and reply.error.code == "conflict"
+    assert "dry run refused" in reply.error.message
+    assert say(ctx, "alice", f"status {SVC}").rollout.state == "in_progress"
