@@ -22,8 +22,10 @@ from bot.manifest_reader import ManifestReader
 from bot.redis_store import RedisStore
 from bot.runtime import open_context
 from bot.settings import Settings
+from bot.slack import expiry
 from bot.slack.app import build_app, web_client
 from bot.slack.directory import SlackDirectory
+from bot.slack.publishing import Publisher
 from bot.slack.wsgi import MeshgateWsgi
 from bot.slack_state import SlackState
 from workflows.ports import ClusterReader, ClusterWriter
@@ -147,7 +149,14 @@ def slack_runtime(
             state=SlackState(ctx.store.client),
             slash_command=settings.slash_command,
         )
-        yield app, client
+        scheduler = expiry.start(
+            ctx=ctx,
+            publisher=Publisher(client=client, state=SlackState(ctx.store.client), ctx=ctx),
+        )
+        try:
+            yield app, client
+        finally:
+            scheduler.shutdown(wait=False)
 
 
 def run(args: argparse.Namespace) -> int:

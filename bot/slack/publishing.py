@@ -72,6 +72,8 @@ class Publisher:
         """
         with self._lock_for(service):
             ref = self._state.message_of(service)
+            if ref is None and not channel:
+                return None  # never posted, and nowhere to post (a sweep, not a command)
             for _ in range(_MAX_RENDERS):
                 key = self._render_key(service)
                 if key is None or (ref is not None and ref.rendered == key):

@@ -19,7 +19,9 @@ import pytest
 import yaml
 
 from bot.redis_store import RedisStore
-from bot.slack import blocks
+from bot.slack import blocks, expiry
+from bot.slack.publishing import Publisher
+from bot.slack_state import SlackState
 from commands import dispatch
 from tests.support import reference, slack_requests
 from tests.support.clock import ManualClock
@@ -247,6 +249,20 @@ def test_an_expired_request_says_so(served: ServedApp, clock: ManualClock) -> No
     refusal = wait_ephemeral(slack, BOB, 1)[-1]
     assert "expired" in refusal["text"]
     updated = eventually(lambda: not buttons(m := slack.message(CHANNEL, message["ts"])) and m)
+    assert "expired at 2026-11-25T11:00:00Z" in text_of(updated)
+
+
+def test_an_expired_request_says_so_without_a_click(
+    served: ServedApp, clock: ManualClock, store: RedisStore
+) -> None:
+    slack = served.slack
+    message = to_pending(served, slack)
+    publisher = Publisher(client=served.app.client, state=SlackState(store.client), ctx=served.ctx)
+    assert expiry.sweep(ctx=served.ctx, publisher=publisher) == []  # not yet
+    clock.advance(timedelta(hours=1, minutes=1))
+    assert expiry.sweep(ctx=served.ctx, publisher=publisher) == [SVC]
+    updated = slack.message(CHANNEL, message["ts"])
+    assert not buttons(updated)
     assert "expired at 2026-11-25T11:00:00Z" in text_of(updated)
 
 

@@ -1,0 +1,55 @@
+"""Expired approval requests say so in Slack without waiting for a click.
+
+A request expires lazily in the domain (workflows.rollout.current): nothing is written at the
+deadline. This sweep, run every minute by the scheduler in `meshgate serve`, refreshes the
+message of every rollout whose request has passed its deadline, so the buttons give way to
+"expired at ..." for everyone looking at the channel.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from bot.slack.publishing import Publisher
+from commands.context import Context
+from workflows import rollout as machine
+from workflows.ports import StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+SWEEP_SECONDS = 60
+
+
+def sweep(*, ctx: Context, publisher: Publisher) -> list[str]:
+    """Refresh the messages of rollouts whose pending request has expired; their services."""
+    now = ctx.clock()
+    refreshed = []
+    try:
+        rollouts = ctx.store.rollouts()
+    except StoreUnavailable as e:
+        log.warning("expiry sweep skipped: %s", e)
+        return []
+    for rollout in rollouts:
+        if rollout.request is None or now < rollout.request.expires_at:
+            continue
+        if machine.current(rollout, now=now).rollout.request is None:
+            publisher.refresh(rollout.service, channel="")
+            refreshed.append(rollout.service)
+    return refreshed
+
+
+def start(*, ctx: Context, publisher: Publisher) -> BackgroundScheduler:
+    """A background scheduler running the sweep every minute (stop it with `.shutdown()`)."""
+    scheduler = BackgroundScheduler(timezone="UTC")
+    scheduler.add_job(
+        sweep,
+        "interval",
+        seconds=SWEEP_SECONDS,
+        kwargs={"ctx": ctx, "publisher": publisher},
+        max_instances=1,
+        coalesce=True,
+    )
+    scheduler.start()
+    return scheduler
