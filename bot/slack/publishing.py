@@ -63,6 +63,18 @@ class Publisher:
             except (SlackApiError, SlackClientError) as e:
                 log.warning("thread note for %s failed: %s", reply.rollout.service, _error(e))
 
+    def decided(self, reply: Reply, *, actor: str, channel: str, service: str) -> None:
+        """After a button or modal: show the change, or refuse to the clicker alone.
+
+        A refused click also refreshes the message, so a late click on an expired or decided
+        request shows everyone its real state.
+        """
+        if reply.ok:
+            self.changed(reply, actor=actor, channel=channel)
+        else:
+            self.ephemeral(channel=channel, user=actor, reply=reply)
+            self.refresh(service, channel=channel)
+
     def refresh(self, service: str, *, channel: str) -> MessageRef | None:
         """Re-render the rollout's message if its state moved since the last render.
 

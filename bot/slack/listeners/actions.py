@@ -35,44 +35,45 @@ def decision_target(value: str) -> tuple[ServiceRef, str]:
         raise UsageError("this button is malformed", usage="/rollout approve NS/NAME") from e
 
 
+def target_or_refuse(
+    deps: Deps, value: str, *, verb: str, actor: str, channel: str
+) -> tuple[ServiceRef, str] | None:
+    """The decision a button or modal carries, or None after telling the clicker it is broken."""
+    try:
+        return decision_target(value)
+    except UsageError as e:
+        deps.publisher.ephemeral(channel=channel, user=actor, reply=dispatch.error_reply(verb, e))
+        return None
+
+
 def register(app: App, deps: Deps) -> None:
     """Listen for the two buttons."""
 
     @app.action(blocks.APPROVE_ACTION)
     def on_approve(ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
-        actor = str(body["user"]["id"])
-        channel = _channel_of(body)
-        try:
-            service, request_id = decision_target(str(action.get("value", "")))
-        except UsageError as e:
-            deps.publisher.ephemeral(
-                channel=channel, user=actor, reply=dispatch.error_reply("approve", e)
-            )
+        actor, channel = str(body["user"]["id"]), _channel_of(body)
+        value = str(action.get("value", ""))
+        target = target_or_refuse(deps, value, verb="approve", actor=actor, channel=channel)
+        if target is None:
             return
+        service, request_id = target
         reply = dispatch.run(
             parsing.Approve(service=service, request_id=request_id), actor=actor, ctx=deps.ctx
         )
-        if reply.ok:
-            deps.publisher.changed(reply, actor=actor, channel=channel)
-        else:
-            deps.publisher.ephemeral(channel=channel, user=actor, reply=reply)
-            deps.publisher.refresh(str(service), channel=channel)
+        deps.publisher.decided(reply, actor=actor, channel=channel, service=str(service))
 
     @app.action(blocks.REJECT_ACTION)
     def on_reject(
         ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any], client: WebClient
     ) -> None:
         ack()
-        actor = str(body["user"]["id"])
-        channel = _channel_of(body)
-        try:
-            service, request_id = decision_target(str(action.get("value", "")))
-        except UsageError as e:
-            deps.publisher.ephemeral(
-                channel=channel, user=actor, reply=dispatch.error_reply("reject", e)
-            )
+        actor, channel = str(body["user"]["id"]), _channel_of(body)
+        value = str(action.get("value", ""))
+        target = target_or_refuse(deps, value, verb="reject", actor=actor, channel=channel)
+        if target is None:
             return
+        service, request_id = target
         modal = blocks.reject_modal(service=str(service), request_id=request_id, channel=channel)
         try:
             client.views_open(trigger_id=str(body["trigger_id"]), view=modal)

@@ -10,9 +10,8 @@ from slack_bolt import App
 
 from bot.slack import blocks
 from bot.slack.listeners import Deps
-from bot.slack.listeners.actions import decision_target
+from bot.slack.listeners.actions import target_or_refuse
 from commands import dispatch, parsing
-from commands.errors import UsageError
 from commands.parsing import MAX_REASON
 
 
@@ -37,20 +36,13 @@ def register(app: App, deps: Deps) -> None:
         actor = str(body["user"]["id"])
         metadata = str(view.get("private_metadata") or "{}")
         channel = str(json.loads(metadata).get("channel", "")) if metadata else ""
-        try:
-            service, request_id = decision_target(metadata)
-        except UsageError as e:
-            deps.publisher.ephemeral(
-                channel=channel, user=actor, reply=dispatch.error_reply("reject", e)
-            )
+        target = target_or_refuse(deps, metadata, verb="reject", actor=actor, channel=channel)
+        if target is None:
             return
+        service, request_id = target
         reply = dispatch.run(
             parsing.Reject(service=service, reason=reason, request_id=request_id),
             actor=actor,
             ctx=deps.ctx,
         )
-        if reply.ok:
-            deps.publisher.changed(reply, actor=actor, channel=channel)
-        else:
-            deps.publisher.ephemeral(channel=channel, user=actor, reply=reply)
-            deps.publisher.refresh(str(service), channel=channel)
+        deps.publisher.decided(reply, actor=actor, channel=channel, service=str(service))
