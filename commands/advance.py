@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from commands import changes, checking, transitions
+from commands import changes, checking, loading, transitions
 from commands.context import Context
 from commands.errors import CommandError, ErrorCode
 from commands.parsing import Advance
@@ -15,13 +15,7 @@ from workflows.rollout import RequestAdvance
 
 def handle(command: Advance, *, actor: str, ctx: Context) -> Reply:
     """Evaluate the gate live; a failing or unknown required item refuses with gate_failed."""
-    stored = ctx.store.load(str(command.service))
-    if stored is None:
-        raise CommandError(
-            ErrorCode.NOT_FOUND,
-            f"no rollout for {command.service}; `start {command.service}` begins one",
-        )
-    rollout = machine.current(stored, now=ctx.clock()).rollout
+    rollout = loading.current_rollout(ctx, command.service)
     snapshot, why = checking.read_cluster(ctx)
     lines = checking.gate_lines(
         ctx,

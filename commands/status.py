@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from commands import checking
+from commands import checking, loading
 from commands.context import Context
-from commands.errors import CommandError, ErrorCode
 from commands.parsing import Status
 from commands.replies import Reply
 from commands.views import rollout_view
@@ -13,13 +12,7 @@ from workflows import rollout as machine
 
 def handle(command: Status, *, actor: str, ctx: Context) -> Reply:
     """Read the rollout and evaluate the current phase's gate against the cluster."""
-    stored = ctx.store.load(str(command.service))
-    if stored is None:
-        raise CommandError(
-            ErrorCode.NOT_FOUND,
-            f"no rollout for {command.service}; `start {command.service}` begins one",
-        )
-    rollout = machine.current(stored, now=ctx.clock()).rollout
+    rollout = loading.current_rollout(ctx, command.service)
     phase = ctx.playbook.phase(rollout.phase_index)
     finished = rollout.state in (machine.RolloutState.COMPLETED, machine.RolloutState.ABORTED)
     lines = (
