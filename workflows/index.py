@@ -48,9 +48,7 @@ class SnapshotIndex:
     _snapshot: weakref.ref[ClusterSnapshot]
     _by_namespace: dict[Kind, dict[str, list[RawObject]]] = field(default_factory=dict)
     _by_name: dict[Kind, dict[tuple[str, str], RawObject]] = field(default_factory=dict)
-    _by_host: dict[Kind, tuple[dict[str, list[RawObject]], list[RawObject]]] = field(
-        default_factory=dict
-    )
+    _by_host: dict[Kind, dict[str, list[tuple[int, RawObject]]]] = field(default_factory=dict)
     _live_pods: dict[str, list[RawObject]] | None = None
     _selected_namespaces: dict[frozenset[tuple[str, str]], list[str]] = field(default_factory=dict)
 
@@ -109,26 +107,40 @@ class SnapshotIndex:
     def targeting(self, kind: Kind, fqdn: str) -> list[RawObject]:
         """Objects of `kind` (DestinationRule, VirtualService) with a host that may be `fqdn`.
 
-        A superset: exact hosts are matched here; wildcard hosts are returned for the caller
-        to match. DestinationRules are filed by `spec.host`, VirtualServices by the hosts of
-        their route destinations.
+        A superset for the caller to match: exact hosts by name; `*.suffix` hosts by each
+        suffix of `fqdn` (so a wildcard per namespace costs one lookup, not a scan); other
+        wildcard shapes always. DestinationRules are filed by `spec.host`, VirtualServices by
+        the hosts of their route destinations. Results keep snapshot order.
         """
         if kind not in self._by_host:
-            exact: dict[str, list[RawObject]] = {}
-            wildcard: list[RawObject] = []
-            for obj in self.snapshot.of(kind):
+            filed: dict[str, list[tuple[int, RawObject]]] = {}
+            for position, obj in enumerate(self.snapshot.of(kind)):
                 ns = objects.namespace(obj)
                 for host in _hosts(kind, obj):
-                    full = expand_host(host=host, namespace=ns)
-                    if "*" in full:
-                        if not wildcard or wildcard[-1] is not obj:
-                            wildcard.append(obj)
-                    elif obj not in exact.setdefault(full, []):
-                        exact[full].append(obj)
-            self._by_host[kind] = (exact, wildcard)
-        exact, wildcard = self._by_host[kind]
-        found = list(exact.get(fqdn, ()))
-        return found + [obj for obj in wildcard if obj not in found]
+                    key = _host_key(expand_host(host=host, namespace=ns))
+                    bucket = filed.setdefault(key, [])
+                    if not bucket or bucket[-1][1] is not obj:
+                        bucket.append((position, obj))
+            self._by_host[kind] = filed
+        filed = self._by_host[kind]
+        keys = [fqdn, _ANY_HOST, _OTHER_WILDCARD]
+        keys += [f"*{fqdn[i:]}" for i, char in enumerate(fqdn) if char == "."]
+        hits = {id(obj): (position, obj) for key in keys for position, obj in filed.get(key, ())}
+        return [obj for _, obj in sorted(hits.values(), key=lambda hit: hit[0])]
+
+
+# Keys of SnapshotIndex.targeting for hosts that are not one name or one `*.suffix`.
+_ANY_HOST = "*"
+_OTHER_WILDCARD = "?"
+
+
+def _host_key(full: str) -> str:
+    """How a host is filed: itself, `*.suffix` as written, `*`, or the catch-all wildcard."""
+    if "*" not in full or full == _ANY_HOST:
+        return full
+    if full.startswith("*.") and "*" not in full[1:]:
+        return full
+    return _OTHER_WILDCARD
 
 
 def of(snapshot: ClusterSnapshot) -> SnapshotIndex:
