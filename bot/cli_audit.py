@@ -22,6 +22,7 @@ from typing import Any, TextIO
 
 from pydantic import ValidationError
 
+from bot import audit_render
 from bot.manifest_reader import ManifestReader
 from bot.settings import Settings
 from workflows import audit as audits
@@ -33,8 +34,6 @@ from workflows.ports import ClusterReader
 EXIT_CLEAN = 0
 EXIT_FAIL_ON = 1
 EXIT_USAGE = 2
-
-_COLUMNS = ("SERVICE", "SIDECAR", "MTLS", "AUTHZ", "FINDINGS")
 
 
 class AuditUsageError(Exception):
@@ -110,52 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def render_text(report: audits.AuditReport, *, snapshot: ClusterSnapshot) -> str:
     """The report as a table of services, then findings, then regressions grouped by cause."""
-    rows = [_COLUMNS] + [
-        (
-            s.service,
-            s.sidecar.value,
-            s.mtls.mode.value,
-            s.authz.default.value + (" (allow-all)" if s.authz.allow_all else ""),
-            _count(s.findings),
-        )
-        for s in report.services
-    ]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(_COLUMNS))]
-    lines = [
-        f"meshgate audit of {snapshot.source or 'the cluster'}: {len(report.services)} services"
-    ]
-    lines += [
-        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-        for row in rows
-    ]
-    findings = [(s.service, f) for s in report.services for f in s.findings]
-    if findings:
-        lines += ["", "FINDINGS"]
-        name_width = max(len(name) for name, _ in findings)
-        for name, f in findings:
-            lines.append(f"{name.ljust(name_width)}  {f.code} {f.severity.value:<7}  {f.message}")
-            if f.fix:
-                lines.append(f"{'':{name_width}}  {'':13}  fix: {f.fix}")
-    if report.regressions:
-        lines += ["", "REGRESSIONS (by cause)"]
-        by_cause: dict[str, list[audits.Regression]] = {}
-        for regression in report.regressions:
-            by_cause.setdefault(regression.cause, []).append(regression)
-        for cause, group in by_cause.items():
-            lines.append(f"{cause}: {len(group)} regression(s)")
-            where = [r.service + (f" port {r.port}" if r.port is not None else "") for r in group]
-            width = max(len(w) for w in where)
-            for r, at in zip(group, where, strict=True):
-                lines.append(f"  {r.kind.value:<21} {at:<{width}}  {r.before} -> {r.after}")
-    return "\n".join(lines) + "\n"
-
-
-def _count(findings: Sequence[audits.FindingOut]) -> str:
-    if not findings:
-        return "0"
-    by = {sev: sum(1 for f in findings if f.severity is sev) for sev in Severity}
-    parts = [f"{n} {sev.value}" for sev, n in by.items() if n]
-    return f"{len(findings)} ({', '.join(parts)})"
+    return audit_render.text(report, source=snapshot.source or "the cluster")
 
 
 def _fail_on_matched(report: audits.AuditReport, fail_on: str | None) -> bool:

@@ -5,6 +5,7 @@ The one place the console's wording lives; JSON output bypasses it (Reply.to_jso
 
 from __future__ import annotations
 
+from bot import audit_render
 from commands.replies import ChecklistLineView, Reply, RolloutView
 
 _MARKS = {
@@ -41,6 +42,8 @@ def render(reply: Reply) -> str:
             out.append(f"  {h.at}  {h.actor:<12} {h.action:<9}{outcome}  {h.detail}")
     if reply.help is not None:
         out.extend(f"  {h.usage:<30} {h.summary}" for h in reply.help)
+    if reply.audit is not None:
+        out.append(audit_render.text(reply.audit, source="the cluster").rstrip())
     return "\n".join(out)
 
 

@@ -29,6 +29,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from commands.replies import ChecklistLineView, Reply, RolloutSummary, RolloutView
+from workflows.report import AuditReport
 
 APPROVE_ACTION = "rollout_approve"
 REJECT_ACTION = "rollout_reject"
@@ -222,6 +223,8 @@ def reply_blocks(reply: Reply) -> list[Block]:
         blocks.append(
             _section("\n".join(f"`{escape(h.usage)}` {escape(h.summary)}" for h in reply.help))
         )
+    if reply.audit is not None:
+        blocks.extend(_section(chunk) for chunk in _chunks(_audit_lines(reply.audit)))
     return blocks[:MAX_BLOCKS] or [_section("done")]
 
 
@@ -230,6 +233,20 @@ def reply_text(reply: Reply) -> str:
     if reply.error is not None:
         return cut(f"{reply.error.code.value}: {reply.error.message}", MAX_FALLBACK)
     return cut(reply.message or reply.command, MAX_FALLBACK)
+
+
+def _audit_lines(report: AuditReport) -> list[str]:
+    lines = []
+    for s in report.services:
+        allow_all = " (allow-all)" if s.authz.allow_all else ""
+        lines.append(
+            f"*{s.service}* · sidecar {s.sidecar.value} · mTLS {s.mtls.mode.value} · "
+            f"authz default {s.authz.default.value}{allow_all} · {len(s.findings)} finding(s)"
+        )
+        lines.extend(
+            f"      `{f.code}` {f.severity.value}: {escape(f.message)}" for f in s.findings
+        )
+    return lines
 
 
 def _rollouts_text(rollouts: Sequence[RolloutSummary]) -> str:

@@ -308,16 +308,48 @@ def test_a_slack_retry_does_not_repeat_the_action(served: ServedApp) -> None:
         ("list", "No rollouts yet"),
         ("start Shop/x", "not a valid Kubernetes name"),
         (f"metrics {SVC}", "unavailable"),
+        ("audit shop/ratings", "mTLS STRICT · authz default deny"),
+        (f"history {SVC}", "no history for shop/productpage"),
+        ("ack a1b2", "alerts come with scheduled checks"),
+        ("snooze a1b2 2h", "alerts come with scheduled checks"),
     ],
-    ids=["unknown-verb", "status-missing", "help", "list", "bad-name", "metrics"],
+    ids=[
+        "unknown-verb",
+        "status-missing",
+        "help",
+        "list",
+        "bad-name",
+        "metrics",
+        "audit",
+        "history-missing",
+        "ack",
+        "snooze",
+    ],  # fmt: skip
 )
 def test_read_only_verbs_and_errors_answer_only_the_asker(
     served: ServedApp, text: str, says: str
 ) -> None:
     assert served.command(text, user=CAROL) == 200
     answer = wait_ephemeral(served.slack, CAROL, 1)[-1]
-    assert says in answer["text"] + json.dumps(answer.get("blocks", []))
+    assert says in answer["text"] + json.dumps(answer.get("blocks", []), ensure_ascii=False)
     assert not served.slack.messages(CHANNEL)
+
+
+def test_typed_approve_and_reject_and_history(served: ServedApp) -> None:
+    slack = served.slack
+    message = to_pending(served, slack)
+    say(served, f"reject {SVC} <!here> wait for the freeze to end", user=CAROL)
+    rejected = eventually(lambda: not buttons(m := slack.message(CHANNEL, message["ts"])) and m)
+    assert "rejected by <@UCAROL>" in text_of(rejected)
+    assert "&lt;!here&gt; wait for the freeze to end" in text_of(rejected)
+    say(served, f"advance {SVC}", user=ALICE)
+    eventually(lambda: buttons(slack.message(CHANNEL, message["ts"])))
+    say(served, f"approve {SVC}", user=BOB)
+    eventually(lambda: "`lock`" in text_of(slack.message(CHANNEL, message["ts"])))
+    assert served.command(f"history {SVC}", user=CAROL) == 200
+    history = wait_ephemeral(slack, CAROL, 1)[-1]
+    shown = json.dumps(history["blocks"])
+    assert "<@UCAROL> *reject*" in shown and "<@UBOB> *approve*" in shown
 
 
 def test_rollback_and_abort_update_the_message(served: ServedApp) -> None:
