@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
+from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -37,23 +39,55 @@ class Publisher:
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
 
-    def ephemeral(self, *, channel: str, user: str, reply: Reply) -> None:
-        """Show `reply` to `user` alone."""
-        try:
-            self._client.chat_postEphemeral(
-                channel=channel,
-                user=user,
-                text=blocks.reply_text(reply),
-                blocks=blocks.as_dicts(blocks.reply_blocks(reply)),
-            )
-        except (SlackApiError, SlackClientError) as e:
-            log.warning("ephemeral reply to %s failed: %s", user, _error(e))
+    def ephemeral(
+        self,
+        *,
+        channel: str,
+        user: str,
+        reply: Reply,
+        respond: Callable[..., Any] | None = None,
+    ) -> None:
+        """Show `reply` to `user` alone.
 
-    def changed(self, reply: Reply, *, actor: str, channel: str) -> None:
-        """After a state change: refresh the rollout's message and note the change in its thread."""
+        `chat.postEphemeral` needs the bot in the channel; a slash command's response URL
+        (`respond`) does not, so it answers where the bot was never invited (DMs included).
+        """
+        text = blocks.reply_text(reply)
+        rendered = blocks.as_dicts(blocks.reply_blocks(reply))
+        try:
+            self._client.chat_postEphemeral(channel=channel, user=user, text=text, blocks=rendered)
+            return
+        except (SlackApiError, SlackClientError) as e:
+            if respond is None:
+                log.warning("ephemeral reply to %s failed: %s", user, _error(e))
+                return
+            log.info("ephemeral reply to %s failed (%s); using the response URL", user, _error(e))
+        try:
+            respond(text=text, blocks=rendered, response_type="ephemeral")
+        except (SlackApiError, SlackClientError, OSError) as e:
+            log.warning("response URL reply to %s failed: %s", user, type(e).__name__)
+
+    def changed(
+        self,
+        reply: Reply,
+        *,
+        actor: str,
+        channel: str,
+        respond: Callable[..., Any] | None = None,
+    ) -> None:
+        """After a state change: refresh the rollout's message and note the change in its thread.
+
+        If the message cannot be posted (the bot is not in the channel), the person who typed
+        the command still gets the reply, with the way to fix it.
+        """
         if reply.rollout is None:
             return
         ref = self.refresh(reply.rollout.service, channel=channel)
+        if ref is None and respond is not None:
+            hint = " (invite the bot to this channel to get the rollout's message here)"
+            shown = reply.model_copy(update={"message": (reply.message or "") + hint})
+            self.ephemeral(channel=channel, user=actor, reply=shown, respond=respond)
+            return
         if ref is not None and reply.message:
             note = f"{blocks.mention(actor)}: {blocks.escape(reply.message)}"
             try:

@@ -335,6 +335,22 @@ def test_read_only_verbs_and_errors_answer_only_the_asker(
     assert not served.slack.messages(CHANNEL)
 
 
+def test_replies_reach_the_asker_where_the_bot_is_not_a_member(served: ServedApp) -> None:
+    slack = served.slack
+    slack.strict_channels = True  # the bot was never invited to C999: postEphemeral fails
+    url = slack.response_url(channel_id="C999", user_id=CAROL)
+    assert served.command("help", user=CAROL, channel="C999", response_url=url) == 200
+    posted = eventually(lambda: slack.response_posts, what="response URL post")
+    assert posted[0].user_id == CAROL and posted[0].body["response_type"] == "ephemeral"
+    assert "snooze ALERT DURATION" in json.dumps(posted[0].body["blocks"])
+
+    url = slack.response_url(channel_id="C999", user_id=ALICE)
+    served.command(f"start {SVC}", user=ALICE, channel="C999", response_url=url)
+    started = eventually(lambda: len(slack.response_posts) == 2 and slack.response_posts[1])
+    assert "invite the bot to this channel" in json.dumps(started.body)
+    assert served.ctx.store.load(SVC) is not None
+
+
 def test_typed_approve_and_reject_and_history(served: ServedApp) -> None:
     slack = served.slack
     message = to_pending(served, slack)

@@ -21,12 +21,14 @@ def register(app: App, deps: Deps) -> None:
     """Listen for the configured slash command."""
 
     @app.command(deps.slash_command)
-    def on_command(ack: Callable[..., None], command: dict[str, Any]) -> None:
+    def on_command(
+        ack: Callable[..., None], command: dict[str, Any], respond: Callable[..., Any]
+    ) -> None:
         ack()
         actor = str(command["user_id"])
         channel = str(command["channel_id"])
         reply = dispatch.execute(str(command.get("text") or ""), actor=actor, ctx=deps.ctx)
         if reply.ok and reply.command in CHANGES:
-            deps.publisher.changed(reply, actor=actor, channel=channel)
+            deps.publisher.changed(reply, actor=actor, channel=channel, respond=respond)
         else:
-            deps.publisher.ephemeral(channel=channel, user=actor, reply=reply)
+            deps.publisher.ephemeral(channel=channel, user=actor, reply=reply, respond=respond)
