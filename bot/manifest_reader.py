@@ -19,6 +19,8 @@ from workflows.mesh import ClusterSnapshot, Kind, RawObject
 _KINDS = {kind.value: kind for kind in Kind}
 _MESH_CONFIG_NAME = "istio"
 _SUFFIXES = {".yaml", ".yml", ".json"}
+# libyaml's safe loader when PyYAML was built with it (the wheels are): ~10x faster, same result.
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class ManifestReader:
@@ -37,7 +39,7 @@ class ManifestReader:
         files = sorted(p for p in self.root.rglob("*") if p.suffix in _SUFFIXES and p.is_file())
         for path in files:
             try:
-                documents = list(yaml.safe_load_all(path.read_text("utf-8")))
+                documents = list(yaml.load_all(path.read_text("utf-8"), Loader=_LOADER))
             except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
                 problems.append(f"{path.name}: {_first_line(e)}")
                 continue
