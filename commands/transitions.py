@@ -106,10 +106,32 @@ def run(
 
 
 def _carry_out(ctx: Context, *, transition: Transition, service: ServiceRef) -> str:
-    """Make the cluster match the transition; if applying fails, move the rollout back."""
+    """Make the cluster match the transition; if applying fails, move the rollout back.
+
+    What was applied or reverted, or why it failed, goes in the history as meshgate's own
+    entry, next to the entry of the person whose command caused it.
+    """
+    phase, state = transition.rollout.phase, transition.rollout.state.value
+
+    def record(outcome: str, detail: str) -> None:
+        ctx.store.record(
+            str(service),
+            TrailEntry(
+                at=ctx.clock(),
+                actor="meshgate",
+                action="change",
+                outcome=outcome,
+                phase=phase,
+                state_before=state,
+                state_after=state,
+                detail=detail,
+            ),
+        )
+
     try:
-        return changes.carry_out(ctx, transition=transition, service=service)
+        done = changes.carry_out(ctx, transition=transition, service=service)
     except ChangeFailed as failure:
+        record(ErrorCode.CONFLICT.value, str(failure))
         kinds = {h.kind for h in transition.happened}
         if HappeningKind.PHASE_COMPLETED not in kinds:
             raise CommandError(
@@ -129,6 +151,9 @@ def _carry_out(ctx: Context, *, transition: Transition, service: ServiceRef) -> 
             f"{failure}; nothing was changed and {service} is back at phase "
             f"{back.rollout.phase} ({back.rollout.state.value})",
         ) from failure
+    if done:
+        record("ok", done)
+    return done
 
 
 def describe(ctx: Context, transition: Transition) -> str:

@@ -437,7 +437,9 @@ def _no_pending_request(rollout: Rollout, request_id: str | None) -> Refused:
 def _pending(rollout: Rollout, request_id: str | None) -> ApprovalRequest:
     request = rollout.request
     if request is None:
-        _refuse_if_finished(rollout)
+        if rollout.last_decision is None:
+            _refuse_if_finished(rollout)
+        # a late click on the request that completed (or aborted) the rollout is told so
         raise _no_pending_request(rollout, request_id)
     if request_id is not None and request_id != request.id:
         raise Refused(

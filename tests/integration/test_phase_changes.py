@@ -125,6 +125,10 @@ def test_approval_applies_the_change_and_rollback_removes_it(
     assert stored is not None and stored["spec"]["mtls"]["mode"] == "STRICT"
     assert stored["metadata"]["managedFields"][0]["manager"] == "meshgate"
 
+    trail = say(ctx, "carol", f"history {SVC}").history
+    assert (trail[-1].actor, trail[-1].action, trail[-1].outcome) == ("meshgate", "change", "ok")
+    assert "applied PeerAuthentication shop/meshgate-checkout" in trail[-1].detail
+
     back = say(ctx, "carol", f"rollback {SVC}")
     assert back.ok and back.rollout.phase == "strict"
     assert "reverted: deleted PeerAuthentication shop/meshgate-checkout" in back.message
@@ -140,7 +144,7 @@ def test_a_failed_apply_rolls_the_rollout_back_and_says_why(ctx: Context, api: F
     status = say(ctx, "bob", f"status {SVC}").rollout
     assert (status.phase, status.state) == ("strict", "rolled_back")
     history = [(h.actor, h.action) for h in say(ctx, "bob", f"history {SVC}").history]
-    assert history[-2:] == [("bob", "approve"), ("meshgate", "rollback")]
+    assert history[-3:] == [("bob", "approve"), ("meshgate", "change"), ("meshgate", "rollback")]
 
 
 def test_a_dry_run_the_server_refuses_refuses_the_advance(ctx: Context, api: FakeKubeApi) -> None:

@@ -242,6 +242,15 @@ REFUSED = [
         "already approved", id="stale-button",
     ),
     pytest.param(
+        (*LOCK_PENDING, Approve("bob"), Approve("erin", frozenset({"SPLATFORM"}))),
+        Approve("carol", frozenset({"SPLATFORM"})), RefusalCode.ALREADY_DECIDED,
+        "already approved by erin", id="late-click-after-the-last-phase",
+    ),
+    pytest.param(
+        (START, Abort("alice")), Approve("bob"), RefusalCode.CONFLICT, "aborted",
+        id="approve-after-abort",
+    ),
+    pytest.param(
         (*LOCK_PENDING, Approve("bob")), Approve("bob"), RefusalCode.ALREADY_DECIDED,
         "bob already approved; 1 more needed", id="same-approver-twice",
     ),
