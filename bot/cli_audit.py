@@ -92,6 +92,9 @@ def run(args: argparse.Namespace, *, out: TextIO | None = None, err: TextIO | No
         print(json.dumps(report.to_data(), indent=2), file=out)
     else:
         out.write(render_text(report, snapshot=snapshot))
+    if report.unserved and args.format != "json":
+        kinds = ", ".join(report.unserved)
+        print(f"meshgate audit: not served by this cluster: {kinds} (counted as none)", file=err)
     if snapshot.errors:
         kinds = ", ".join(sorted(kind.value for kind in snapshot.errors))
         print(f"meshgate audit: could not read {kinds}; those verdicts are unknown", file=err)

@@ -76,7 +76,10 @@ def audit(
     before = parse(baseline) if baseline is not None else None
     refs = list(services) if services is not None else default_services(snapshot)
     postures = {str(ref): posture.assess(snapshot=snapshot, service=ref) for ref in refs}
-    report = AuditReport(services=[service_audit(p) for p in postures.values()])
+    report = AuditReport(
+        services=[service_audit(p) for p in postures.values()],
+        unserved=sorted(kind.value for kind in snapshot.unserved),
+    )
     if before is None:
         return report
     found = regressions.compare(

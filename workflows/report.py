@@ -95,6 +95,7 @@ class AuditReport(_Model):
     schema_: Literal["meshgate.audit/v1"] = Field(default="meshgate.audit/v1", alias="schema")
     services: list[ServiceAudit] = Field(default_factory=list)
     regressions: list[Regression] = Field(default_factory=list)
+    unserved: list[str] = Field(default_factory=list)  # kinds the cluster does not serve
 
     def to_data(self) -> dict[str, Any]:
         """The report as JSON-ready data, keys as DESIGN.md spells them."""
@@ -102,6 +103,8 @@ class AuditReport(_Model):
         for regression in data["regressions"]:
             if regression.get("port") is None:
                 regression.pop("port", None)
+        if not data["unserved"]:
+            data.pop("unserved")
         return data
 
     def service(self, name: str) -> ServiceAudit | None:

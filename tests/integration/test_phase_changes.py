@@ -20,6 +20,7 @@ from commands import dispatch
 from commands.context import Context
 from tests.support import kube_fixtures
 from tests.support.clock import ManualClock
+from tests.support.clusters import one_service_cluster
 from tests.support.kube_api import FakeKubeApi
 from workflows import playbook
 
@@ -47,29 +48,12 @@ phases:
 """
 
 
-def cluster() -> list[dict[str, Any]]:
-    labels = {"app": "checkout"}
-    return [
-        {"apiVersion": "v1", "kind": "Namespace",
-         "metadata": {"name": "shop", "labels": {"istio-injection": "enabled"}}},
-        {"apiVersion": "v1", "kind": "Service",
-         "metadata": {"name": "checkout", "namespace": "shop"},
-         "spec": {"selector": labels, "ports": [{"name": "http", "port": 80, "targetPort": 8080}]}},
-        {"apiVersion": "v1", "kind": "Pod",
-         "metadata": {"name": "checkout-1", "namespace": "shop", "labels": labels},
-         "spec": {"containers": [{"name": "app", "image": "checkout:1"},
-                                 {"name": "istio-proxy", "image": "proxyv2"}]},
-         "status": {"phase": "Running", "containerStatuses": [
-             {"name": "app", "ready": True}, {"name": "istio-proxy", "ready": True}]}},
-    ]  # fmt: skip
-
-
 @pytest.fixture
 def api(
     kube_api_factory: kube_fixtures.KubeApiFactory,
     istio_crd_schemas: dict[tuple[str, str, str], dict[str, Any]],
 ) -> FakeKubeApi:
-    return kube_api_factory(cluster(), schemas=istio_crd_schemas)
+    return kube_api_factory(one_service_cluster(), schemas=istio_crd_schemas)
 
 
 @pytest.fixture
