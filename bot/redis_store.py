@@ -24,6 +24,7 @@ from typing import Any
 import redis
 from pydantic import ValidationError
 
+from bot import redis_urls
 from workflows.ports import Step, StoreConflict, StoreUnavailable
 from workflows.rollout import Rollout, Transition
 from workflows.trail import TrailEntry
@@ -67,14 +68,8 @@ class RedisStore:
 
     @classmethod
     def from_url(cls, url: str, *, timeout: float = 3.0) -> RedisStore:
-        """Connect lazily to `url` (redis://, rediss://, unix://) with short timeouts."""
-        client = redis.Redis.from_url(
-            url,
-            socket_timeout=timeout,
-            socket_connect_timeout=timeout,
-            decode_responses=True,
-        )
-        return cls(client)
+        """Connect lazily to `url` (see bot.redis_urls: server, TLS, socket, Sentinel)."""
+        return cls(redis_urls.client(url, timeout=timeout))
 
     @property
     def client(self) -> redis.Redis:

@@ -12,6 +12,7 @@ from typing import Annotated
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot import redis_urls
 from bot.errors import StartupError
 
 DEFAULT_STATE_DIR = Path("~/.local/state/meshgate")
@@ -46,8 +47,8 @@ class Settings(BaseSettings):
     @field_validator("redis_url")
     @classmethod
     def _known_scheme(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
-            raise ValueError("must start with redis://, rediss:// or unix://")
+        if value is not None:
+            redis_urls.check(value)
         return value
 
 
@@ -57,7 +58,8 @@ def load() -> Settings:
         return Settings()
     except ValidationError as e:
         problems = "; ".join(
-            f"MESHGATE_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
+            f"MESHGATE_{'_'.join(str(p) for p in err['loc']).upper()}: "
+            + str(err["msg"]).removeprefix("Value error, ")
             for err in e.errors()
         )
         raise StartupError(f"invalid settings: {problems}") from e
