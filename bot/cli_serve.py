@@ -149,9 +149,9 @@ def slack_runtime(
             state=SlackState(ctx.store.client),
             slash_command=settings.slash_command,
         )
+        state = SlackState(ctx.store.client)
         scheduler = expiry.start(
-            ctx=ctx,
-            publisher=Publisher(client=client, state=SlackState(ctx.store.client), ctx=ctx),
+            ctx=ctx, publisher=Publisher(client=client, state=state, ctx=ctx), state=state
         )
         try:
             yield app, client

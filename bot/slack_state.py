@@ -5,6 +5,7 @@ Keys (DESIGN.md, "State in Redis"):
     meshgate:{shop/checkout}:message   {"channel": ..., "ts": ...} of the rollout's message
     meshgate:delivery:<id>             a claimed Slack delivery (event_id / trigger_id), with TTL
     meshgate:home:<user>               the hash of the App Home view last published to a user
+    meshgate:tick:<job>:<n>            the replica that runs a scheduled job's n-th tick
 """
 
 from __future__ import annotations
@@ -60,6 +61,13 @@ class SlackState:
         with translated("claiming a Slack delivery"):
             return bool(
                 self._redis.set(f"{_PREFIX}:delivery:{delivery_id}", "1", nx=True, ex=_CLAIM_TTL_S)
+            )
+
+    def claim_tick(self, job: str, tick: int) -> bool:
+        """True for the one replica that claims `job` at this aligned tick (DESIGN, Scale)."""
+        with translated(f"claiming tick {tick} of {job}"):
+            return bool(
+                self._redis.set(f"{_PREFIX}:tick:{job}:{tick}", "1", nx=True, ex=_CLAIM_TTL_S)
             )
 
     def home_hash(self, user: str) -> str | None:

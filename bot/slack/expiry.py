@@ -13,6 +13,7 @@ import logging
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot.slack.publishing import Publisher
+from bot.slack_state import SlackState
 from commands.context import Context
 from workflows import rollout as machine
 from workflows.ports import StoreUnavailable
@@ -40,14 +41,28 @@ def sweep(*, ctx: Context, publisher: Publisher) -> list[str]:
     return refreshed
 
 
-def start(*, ctx: Context, publisher: Publisher) -> BackgroundScheduler:
-    """A background scheduler running the sweep every minute (stop it with `.shutdown()`)."""
+def sweep_once_per_tick(*, ctx: Context, publisher: Publisher, state: SlackState) -> list[str]:
+    """Run the sweep if this replica claims the current minute; else do nothing."""
+    tick = int(ctx.clock().timestamp()) // SWEEP_SECONDS
+    try:
+        claimed = state.claim_tick("expiry", tick)
+    except StoreUnavailable as e:
+        log.warning("expiry sweep skipped: %s", e)
+        return []
+    return sweep(ctx=ctx, publisher=publisher) if claimed else []
+
+
+def start(*, ctx: Context, publisher: Publisher, state: SlackState) -> BackgroundScheduler:
+    """A background scheduler running the sweep every minute (stop it with `.shutdown()`).
+
+    Several replicas may run it; one of them claims each minute in Redis and sweeps.
+    """
     scheduler = BackgroundScheduler(timezone="UTC")
     scheduler.add_job(
-        sweep,
+        sweep_once_per_tick,
         "interval",
         seconds=SWEEP_SECONDS,
-        kwargs={"ctx": ctx, "publisher": publisher},
+        kwargs={"ctx": ctx, "publisher": publisher, "state": state},
         max_instances=1,
         coalesce=True,
     )
