@@ -38,6 +38,7 @@ def handle(command: Advance, *, actor: str, ctx: Context) -> Reply:
             service=command.service,
             event=RequestAdvance(actor=actor, checklist=lines, preview=diff),
             checklist=lines,
+            checklist_phase=phase.id,
         )
     except CommandError as e:
         if e.code is not ErrorCode.GATE_FAILED:

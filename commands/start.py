@@ -41,6 +41,7 @@ def handle(command: Start, *, actor: str, ctx: Context) -> Reply:
         service=command.service,
         event=StartEvent(actor=actor, service=str(command.service)),
         checklist=lines,
+        checklist_phase=phase.id,
     )
     message = f"started {command.service} at phase {phase.id}: {phase.title}{warning}"
     return reply.model_copy(update={"message": message})

@@ -36,12 +36,14 @@ def run(
     actor: str,
     service: ServiceRef,
     event: Event | Callable[[Rollout | None], Event],
-    checklist: tuple[ChecklistLine, ...] | None = None,
+    checklist: tuple[ChecklistLine, ...] = (),
+    checklist_phase: str = "",
 ) -> tuple[Transition, Reply]:
     """Decide `event` against the stored rollout and store the result by compare-and-set.
 
     `event` may be a function of the current rollout (re-run if a concurrent writer wins the
-    race). A refusal is recorded in the trail and raised as CommandError.
+    race). A refusal is recorded in the trail and raised as CommandError. `checklist`, the
+    gate of `checklist_phase`, is shown in the reply if the rollout is at that phase after.
     """
     now = ctx.clock()
     name = str(service)
@@ -92,11 +94,13 @@ def run(
         raise CommandError(
             ErrorCode(refusal.code.value), refusal.message, blockers=refusal.blockers
         ) from refusal
-    # a checklist belongs to the phase it was evaluated for; after a move, show none
     request = transition.rollout.request
-    shown = request.checklist if request is not None else (checklist or ())
-    if checklist is not None and transition.rollout.phase != before_phase:
-        shown = ()
+    if request is not None:
+        shown = request.checklist
+    elif transition.rollout.phase == checklist_phase:
+        shown = checklist
+    else:
+        shown = ()  # a checklist belongs to the phase it was evaluated for
     view = rollout_view(transition.rollout, playbook=ctx.playbook, checklist=shown)
     message = describe(ctx, transition)
     applied = _carry_out(ctx, transition=transition, service=service)

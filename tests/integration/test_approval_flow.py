@@ -44,6 +44,16 @@ def at_switch_pending(ctx: Context) -> None:
     assert status is not None and status.state == "awaiting_approval"
 
 
+def test_start_and_advance_show_the_checklist_of_the_phase_they_land_on(ctx: Context) -> None:
+    started = say(ctx, "alice", f"start {SVC}")
+    assert started.rollout is not None
+    assert [(c.id, c.status) for c in started.rollout.checklist] == [("ready", "pending")]
+    say(ctx, "alice", f"attest {SVC} ready")
+    moved = say(ctx, "alice", f"advance {SVC}")
+    assert moved.rollout is not None and moved.rollout.phase == "switch"
+    assert [c.id for c in moved.rollout.checklist] == ["announced", "nice-to-have"]
+
+
 def test_self_outsider_approver_then_double_click(ctx: Context) -> None:
     at_switch_pending(ctx)
 
