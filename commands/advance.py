@@ -10,6 +10,7 @@ from commands.replies import Reply
 from commands.views import checklist_view
 from workflows import checklist
 from workflows import rollout as machine
+from workflows.checklist import ItemStatus
 from workflows.rollout import RequestAdvance
 
 
@@ -43,12 +44,11 @@ def handle(command: Advance, *, actor: str, ctx: Context) -> Reply:
     except CommandError as e:
         if e.code is not ErrorCode.GATE_FAILED:
             raise
-        raise CommandError(
-            e.code,
-            e.message,
-            blockers=e.blockers,
-            usage=f"fix what blocks it, or `attest {command.service} ITEM [note]` a human item",
-        ) from e
+        pending = [b.id for b in e.blockers if b.status is ItemStatus.PENDING]
+        hint = f"fix what blocks it, then `advance {command.service}` again"
+        if pending:
+            hint = f"`attest {command.service} {pending[0]} [note]` for human items; {hint}"
+        raise CommandError(e.code, e.message, blockers=e.blockers, usage=hint) from e
     moved = transition.rollout
     if moved.phase == rollout.phase or moved.state is machine.RolloutState.COMPLETED:
         return reply
