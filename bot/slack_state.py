@@ -29,6 +29,7 @@ class MessageRef:
     channel: str
     ts: str
     rendered: str = ""  # what state it shows (see Publisher): skip updates that change nothing
+    digest: str = ""  # a hash of its blocks: a refreshed checklist that changed nothing is skipped
 
 
 class SlackState:
@@ -45,7 +46,10 @@ class SlackState:
             return None
         data = json.loads(raw)
         return MessageRef(
-            channel=str(data["channel"]), ts=str(data["ts"]), rendered=str(data.get("rendered", ""))
+            channel=str(data["channel"]),
+            ts=str(data["ts"]),
+            rendered=str(data.get("rendered", "")),
+            digest=str(data.get("digest", "")),
         )
 
     def remember_message(self, service: str, ref: MessageRef) -> None:
@@ -53,7 +57,14 @@ class SlackState:
         with translated(f"recording the message of {service}"):
             self._redis.set(
                 f"{_PREFIX}:{{{service}}}:message",
-                json.dumps({"channel": ref.channel, "ts": ref.ts, "rendered": ref.rendered}),
+                json.dumps(
+                    {
+                        "channel": ref.channel,
+                        "ts": ref.ts,
+                        "rendered": ref.rendered,
+                        "digest": ref.digest,
+                    }
+                ),
             )
 
     def claim_delivery(self, delivery_id: str) -> bool:

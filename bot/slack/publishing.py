@@ -7,6 +7,8 @@ answers go only to the person who asked (`chat.postEphemeral`).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import threading
 from collections.abc import Callable
@@ -146,22 +148,39 @@ class Publisher:
         request = now_view.request.id if now_view.request else ""
         return f"{now_view.version}/{now_view.state.value}/{request}"
 
+    def show(self, view: RolloutView) -> None:
+        """Put a freshly evaluated view (a `status`) on the rollout's existing message.
+
+        So the message follows the checks as they complete, not only the phase moves; an
+        unchanged checklist costs no Slack call, and a rollout with no message gets none.
+        """
+        with self._lock_for(view.service):
+            key = self._render_key(view.service)
+            if key is not None and self._state.message_of(view.service) is not None:
+                self._render(view.service, view, channel="", key=key)
+
     def _render(
         self, service: str, view: RolloutView, *, channel: str, key: str
     ) -> MessageRef | None:
         ref = self._state.message_of(service)
         rendered = blocks.as_dicts(blocks.rollout_message(view))
+        digest = hashlib.sha256(json.dumps(rendered, sort_keys=True).encode()).hexdigest()[:16]
         text = blocks.fallback_text(view)
         try:
-            if ref is not None:
+            if ref is not None and ref.digest == digest:
+                posted = MessageRef(channel=ref.channel, ts=ref.ts, rendered=key, digest=digest)
+            elif ref is not None:
                 self._client.chat_update(channel=ref.channel, ts=ref.ts, text=text, blocks=rendered)
-                posted = MessageRef(channel=ref.channel, ts=ref.ts, rendered=key)
+                posted = MessageRef(channel=ref.channel, ts=ref.ts, rendered=key, digest=digest)
             else:
                 response = self._client.chat_postMessage(
                     channel=channel, text=text, blocks=rendered
                 )
                 posted = MessageRef(
-                    channel=str(response["channel"]), ts=str(response["ts"]), rendered=key
+                    channel=str(response["channel"]),
+                    ts=str(response["ts"]),
+                    rendered=key,
+                    digest=digest,
                 )
         except (SlackApiError, SlackClientError) as e:
             log.warning("rollout message for %s failed: %s", service, _error(e))

@@ -8,6 +8,7 @@ Slack's Web API spec.
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -25,7 +26,7 @@ from bot.slack_state import SlackState
 from commands import dispatch
 from tests.support import reference, slack_requests
 from tests.support.clock import ManualClock
-from tests.support.contexts import context
+from tests.support.contexts import DEMO_MESH, context
 from tests.support.playbooks import ATTEST_ONLY
 from tests.support.slack_api import SlackWebStandIn
 from tests.support.slack_app import ServedApp, eventually, serve
@@ -445,3 +446,31 @@ def test_the_manifest_asks_for_exactly_the_scopes_the_app_uses(served: ServedApp
         assert manifest["features"]["slash_commands"][0]["command"] == "/rollout"
         assert manifest["settings"]["event_subscriptions"]["bot_events"] == ["app_home_opened"]
         assert manifest["settings"]["interactivity"]["is_enabled"] is True
+
+
+def test_the_message_follows_the_checks_when_someone_asks_for_status(
+    slack_api: SlackWebStandIn, store: RedisStore, clock: ManualClock, tmp_path: Path
+) -> None:
+    mesh = tmp_path / "mesh"
+    shutil.copytree(DEMO_MESH, mesh)
+    services = mesh / "10-bookinfo.yaml"
+    named = services.read_text()
+    services.write_text(named.replace("name: http", "name: web"))  # no protocol prefix
+    app = serve(slack_api, context(store, clock, playbook=playbook.default(), manifests=mesh))
+    try:
+        say(app, f"start {SVC}", user=ALICE)
+        message = eventually(lambda: slack_api.messages(CHANNEL))[0]
+        assert "port 9080 'web' of Service shop/productpage has no protocol" in text_of(message)
+
+        services.write_text(named)  # someone fixes the port names
+        updates = len(slack_api.calls_to("chat.update"))
+        assert app.command(f"status {SVC}", user=BOB) == 200
+        eventually(lambda: len(slack_api.calls_to("chat.update")) > updates, what="update")
+        fixed = slack_api.message(CHANNEL, message["ts"])
+        assert "ports declare their protocol: http (9080)" in text_of(fixed)
+
+        assert app.command(f"status {SVC}", user=BOB) == 200  # nothing changed this time
+        wait_ephemeral(slack_api, BOB, 2)
+        assert len(slack_api.calls_to("chat.update")) == updates + 1
+    finally:
+        app.stop()

@@ -32,3 +32,5 @@ def register(app: App, deps: Deps) -> None:
             deps.publisher.changed(reply, actor=actor, channel=channel, respond=respond)
         else:
             deps.publisher.ephemeral(channel=channel, user=actor, reply=reply, respond=respond)
+            if reply.ok and reply.command == "status" and reply.rollout is not None:
+                deps.publisher.show(reply.rollout)  # the channel's message follows the checks
