@@ -19,6 +19,12 @@ Decision = Approve | Reject | Attest | Rollback | Abort
 def handle(command: Decision, *, actor: str, ctx: Context) -> Reply:
     """Run the command's event against the stored rollout."""
 
+    def _rollback_groups(current: Rollout | None) -> frozenset[str]:
+        # a rollback reverts the last completed phase: its approvers may do it
+        if current is None or not current.completed:
+            return frozenset()
+        return _groups(ctx, actor, current, phase_id=current.completed[-1].phase)
+
     def event(current: Rollout | None) -> Event:
         match command:
             case Approve():
@@ -37,7 +43,7 @@ def handle(command: Decision, *, actor: str, ctx: Context) -> Reply:
             case Attest():
                 return machine.Attest(actor=actor, item=command.item, note=command.note)
             case Rollback():
-                return machine.Rollback(actor=actor)
+                return machine.Rollback(actor=actor, actor_groups=_rollback_groups(current))
             case Abort():
                 return machine.Abort(actor=actor, reason=command.reason)
 
@@ -46,11 +52,16 @@ def handle(command: Decision, *, actor: str, ctx: Context) -> Reply:
     return reply
 
 
-def _groups(ctx: Context, actor: str, current: Rollout | None) -> frozenset[str]:
-    """The approver groups of the current phase that `actor` belongs to."""
+def _groups(
+    ctx: Context, actor: str, current: Rollout | None, *, phase_id: str | None = None
+) -> frozenset[str]:
+    """The approver groups of a phase (default: the current one) that `actor` belongs to."""
     if ctx.directory is None or current is None:
         return frozenset()
-    policy = ctx.playbook.phase(current.phase_index).approvals
+    index = current.phase_index
+    if phase_id is not None:
+        index = next(i for i, p in enumerate(ctx.playbook.phases) if p.id == phase_id)
+    policy = ctx.playbook.phase(index).approvals
     candidates = machine.approvers_for(policy, default=ctx.default_approvers).groups
     if not candidates:
         return frozenset()

@@ -148,7 +148,7 @@ def _carry_out(ctx: Context, *, transition: Transition, service: ServiceRef) -> 
             verb="rollback",
             actor="meshgate",
             service=service,
-            event=machine.Rollback(actor="meshgate"),
+            event=machine.Rollback(actor="meshgate", automatic=True),
         )
         raise CommandError(
             ErrorCode.CONFLICT,

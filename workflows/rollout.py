@@ -183,9 +183,16 @@ class Attest:
 
 @dataclass(frozen=True)
 class Rollback:
-    """Return to the previous phase, reverting the change that phase applied."""
+    """Return to the previous phase, reverting the change that phase applied.
+
+    Reverting a change that needed approval takes one of that phase's approvers (no second
+    person: a rollback is often urgent). `automatic` is meshgate undoing a change it could not
+    apply; no chat command can set it.
+    """
 
     actor: str
+    actor_groups: frozenset[str] = frozenset()
+    automatic: bool = False
 
 
 @dataclass(frozen=True)
@@ -308,7 +315,7 @@ def decide(
         case Attest():
             result = _attest(rollout, event, playbook=playbook, now=now)
         case Rollback():
-            result = _rollback(rollout, event, playbook=playbook, now=now)
+            result = _rollback(rollout, event, playbook, now=now, default=default_approvers)
         case Abort():
             result = _abort(rollout, event, now=now)
     return Transition(
@@ -571,7 +578,7 @@ def _withdraw(rollout: Rollout, *, by: str, why: str, now: datetime) -> Transiti
 
 
 def _rollback(
-    rollout: Rollout, event: Rollback, *, playbook: Playbook, now: datetime
+    rollout: Rollout, event: Rollback, playbook: Playbook, *, now: datetime, default: Approvers
 ) -> Transition:
     if rollout.state is RolloutState.ABORTED:
         raise Refused(RefusalCode.CONFLICT, f"{rollout.service} was aborted; `start` it again")
@@ -580,9 +587,21 @@ def _rollback(
             RefusalCode.CONFLICT,
             f"nothing to roll back: {rollout.service} has not completed a phase yet",
         )
-    withdrawal = _withdraw(rollout, by=event.actor, why=f"rollback by {event.actor}", now=now)
     last = rollout.completed[-1]
     index = next(i for i, p in enumerate(playbook.phases) if p.id == last.phase)
+    policy = playbook.phase(index).approvals
+    approvers = approvers_for(policy, default=default)
+    if (
+        not event.automatic
+        and policy.required > 0
+        and not _may_approve(event.actor, event.actor_groups, approvers)
+    ):
+        raise Refused(
+            RefusalCode.NOT_AUTHORIZED,
+            f"{event.actor} is not an approver for phase {last.phase}, whose change a rollback "
+            "would revert; one of its approvers must roll it back",
+        )
+    withdrawal = _withdraw(rollout, by=event.actor, why=f"rollback by {event.actor}", now=now)
     back = withdrawal.rollout.model_copy(
         update={
             "phase_index": index,

@@ -113,7 +113,7 @@ def test_approval_applies_the_change_and_rollback_removes_it(
     assert (trail[-1].actor, trail[-1].action, trail[-1].outcome) == ("meshgate", "change", "ok")
     assert "applied PeerAuthentication shop/meshgate-checkout" in trail[-1].detail
 
-    back = say(ctx, "carol", f"rollback {SVC}")
+    back = say(ctx, "bob", f"rollback {SVC}")
     assert back.ok and back.rollout.phase == "strict"
     assert "reverted: deleted PeerAuthentication shop/meshgate-checkout" in back.message
     assert api.get("PeerAuthentication", namespace="shop", name="meshgate-checkout") is None

@@ -154,6 +154,18 @@ ACCEPTED = [
         id="rollback-to-previous-phase",
     ),
     pytest.param(
+        AT_SWITCH,
+        Rollback("mallory"),
+        Moves(RolloutState.ROLLED_BACK, "prepare", (HappeningKind.ROLLED_BACK,)),
+        id="anyone-rolls-back-a-phase-that-needed-no-approval",
+    ),
+    pytest.param(
+        AT_LOCK,
+        Rollback("meshgate", automatic=True),
+        Moves(RolloutState.ROLLED_BACK, "switch", (HappeningKind.ROLLED_BACK,)),
+        id="automatic-rollback-after-a-failed-apply",
+    ),
+    pytest.param(
         LOCK_PENDING,
         Rollback("carol"),
         Moves(
@@ -281,6 +293,10 @@ REFUSED = [
     pytest.param(
         (START,), Rollback("alice"), RefusalCode.CONFLICT, "nothing to roll back",
         id="rollback-at-first-phase",
+    ),
+    pytest.param(
+        AT_LOCK, Rollback("mallory"), RefusalCode.NOT_AUTHORIZED,
+        "not an approver for phase switch", id="rollback-of-an-approved-change-by-an-outsider",
     ),
     pytest.param(
         (START, Abort("alice")), Abort("alice"), RefusalCode.CONFLICT, "aborted",
