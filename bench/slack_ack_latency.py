@@ -1,8 +1,9 @@
 """Acknowledgement latency of `/rollout status` under 20 concurrent signed requests.
 
-Runs meshgate's real Slack app (Redis, the demo mesh, a Slack Web API stand-in) and, in the same
-run, a bare Bolt app that only acks, both served by waitress on 127.0.0.1, and fires rounds of
-20 simultaneous signed slash commands at each. Prints p50 / p99 of the time to the HTTP answer
+Runs meshgate's real Slack app as `meshgate serve --demo` does (Redis, the demo mesh behind the
+shared snapshot cache, a Slack Web API stand-in) and, in the same run, a bare Bolt app that
+only acks, both served by waitress on 127.0.0.1, and fires rounds of 20 simultaneous signed
+slash commands at each. Prints p50 / p99 of the time to the HTTP answer
 (the ack Slack waits for, 3 s at most) and meshgate's ratio to the bare app.
 
     .venv/bin/python bench/slack_ack_latency.py [--rounds 15]
@@ -11,6 +12,7 @@ run, a bare Bolt app that only acks, both served by waitress on 127.0.0.1, and f
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import statistics
 import sys
@@ -26,6 +28,7 @@ from slack_bolt import App
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bot.cached_reader import CachedClusterReader  # noqa: E402
 from bot.redis_store import RedisStore  # noqa: E402
 from bot.slack.wsgi import MeshgateWsgi  # noqa: E402
 from commands import dispatch  # noqa: E402
@@ -113,7 +116,11 @@ def main() -> int:
         redis = RedisServer(data_dir=Path(tmp) / "redis").start()
         store = RedisStore.from_url(redis.url)
         try:
-            meshgate, ctx = build(slack, context(store, ManualClock()))
+            # as `meshgate serve` runs it: the cluster read shared by a burst of commands
+            base = context(store, ManualClock())
+            assert base.cluster is not None
+            shared = dataclasses.replace(base, cluster=CachedClusterReader(base.cluster))
+            meshgate, ctx = build(slack, shared)
             assert dispatch.execute(f"start {SVC}", actor="UBENCH", ctx=ctx).ok
             results = {}
             for name, app in (("bare Bolt (ack only)", bare_app(slack)), ("meshgate", meshgate)):

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bot import settings as settings_module
+from bot.cached_reader import CachedClusterReader
 from bot.errors import StartupError
 from bot.manifest_reader import ManifestReader
 from bot.redis_store import RedisStore
@@ -107,9 +108,9 @@ def cluster_from(
     """
     if getattr(args, "demo", False):
         demo = Path(str(resources.files("bot").joinpath("demo_mesh")))
-        return ManifestReader(demo), None
+        return CachedClusterReader(ManifestReader(demo)), None
     if args.manifests is not None:
-        return ManifestReader(args.manifests), None
+        return CachedClusterReader(ManifestReader(args.manifests)), None
     context = args.context or settings.kube_context
     if not context:
         return None, None
@@ -118,8 +119,10 @@ def cluster_from(
     from bot.kube_writer import KubeWriter
 
     try:
-        reader = LiveClusterReader.from_kubeconfig(context=context)
-        writer = KubeChanges(KubeWriter.from_kubeconfig(context=context))
+        reader = CachedClusterReader(LiveClusterReader.from_kubeconfig(context=context))
+        writer = KubeChanges(
+            KubeWriter.from_kubeconfig(context=context), on_change=reader.invalidate
+        )
     except KubeError as e:
         raise StartupError(f"cannot use kube context {context!r}: {e}") from e
     return reader, writer

@@ -6,7 +6,7 @@ its KubeError family into workflows.ports.ChangeFailed, naming the object and th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from bot.kube_live import KubeError
 from bot.kube_writer import Applied, KubeWriter
@@ -15,10 +15,11 @@ from workflows.ports import ChangeFailed, ChangeRecord
 
 
 class KubeChanges:
-    """A ClusterWriter over one KubeWriter."""
+    """A ClusterWriter over one KubeWriter; `on_change` runs after every write (cache reset)."""
 
-    def __init__(self, writer: KubeWriter) -> None:
+    def __init__(self, writer: KubeWriter, *, on_change: Callable[[], None] | None = None) -> None:
         self._writer = writer
+        self._on_change = on_change or (lambda: None)
 
     def preview(self, planned: Sequence[PlannedObject]) -> str:
         """The unified diff of every object that would change ("" when none would)."""
@@ -34,6 +35,8 @@ class KubeChanges:
             return [applied.as_record() for applied in self._writer.apply(planned)]
         except KubeError as e:
             raise ChangeFailed(f"applying the change failed: {e}") from e
+        finally:
+            self._on_change()
 
     def rollback(self, records: Sequence[ChangeRecord]) -> list[str]:
         """Restore the objects the records replaced."""
@@ -41,3 +44,5 @@ class KubeChanges:
             return self._writer.rollback([Applied.from_record(r) for r in records])
         except KubeError as e:
             raise ChangeFailed(f"reverting the change failed: {e}") from e
+        finally:
+            self._on_change()
