@@ -6,7 +6,8 @@ The one place the console's wording lives; JSON output bypasses it (Reply.to_jso
 from __future__ import annotations
 
 from bot import audit_render
-from commands.replies import ChecklistLineView, Reply, RolloutView
+from commands.replies import Reply, RolloutView
+from workflows.checklist import ChecklistLine
 
 _MARKS = {
     "pass": "PASS",
@@ -62,7 +63,7 @@ def _rollout(view: RolloutView) -> list[str]:
     return lines
 
 
-def _line(item: ChecklistLineView) -> str:
+def _line(item: ChecklistLine) -> str:
     optional = "" if item.required else " (optional)"
     text = f"  [{_MARKS.get(item.status, item.status)}] {item.id}{optional}: {item.title}"
     if item.reason:

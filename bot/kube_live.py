@@ -79,6 +79,12 @@ class KubeError(Exception):
         self.reason = reason
         self.detail = detail or message  # the message without the request it was about
 
+    def about(self, what: str) -> KubeError:
+        """The same error (same class and status), its message naming `what` was attempted."""
+        return type(self)(
+            f"{what}: {self.detail}", status=self.status, reason=self.reason, detail=self.detail
+        )
+
 
 class KubeConfigInvalid(KubeError):
     """No usable kubeconfig context or in-cluster service account."""

@@ -209,12 +209,7 @@ class KubeWriter:
                     lines.append(f"{planned.ref} was already gone")
                     continue
                 except KubeError as e:
-                    raise type(e)(
-                        f"delete {planned.ref}: {e.detail}",
-                        status=e.status,
-                        reason=e.reason,
-                        detail=e.detail,
-                    ) from e
+                    raise e.about(f"delete {planned.ref}") from e
                 lines.append(f"deleted {planned.ref}")
                 continue
             if planned.whole:
@@ -239,9 +234,7 @@ class KubeWriter:
                 ) from None
             return None
         except KubeError as e:
-            raise type(e)(
-                f"read {planned.ref}: {e.detail}", status=e.status, reason=e.reason, detail=e.detail
-            ) from e
+            raise e.about(f"read {planned.ref}") from e
         return dict(current)
 
     def _apply(
@@ -273,12 +266,7 @@ class KubeWriter:
             )
         except KubeError as e:
             verb = "dry-run apply" if dry_run else "apply"
-            raise type(e)(
-                f"{verb} {planned.ref}: {e.detail}",
-                status=e.status,
-                reason=e.reason,
-                detail=e.detail,
-            ) from e
+            raise e.about(f"{verb} {planned.ref}") from e
         return dict(result)
 
     def _undo_quietly(self, done: Sequence[Applied]) -> None:

@@ -7,7 +7,6 @@ from commands.context import Context
 from commands.errors import CommandError, ErrorCode
 from commands.parsing import Advance
 from commands.replies import Reply
-from commands.views import checklist_view
 from workflows import checklist
 from workflows import rollout as machine
 from workflows.checklist import ItemStatus
@@ -62,5 +61,5 @@ def handle(command: Advance, *, actor: str, ctx: Context) -> Reply:
         snapshot_error=why,
     )
     assert reply.rollout is not None  # noqa: S101 - a transition always carries the rollout
-    view = reply.rollout.model_copy(update={"checklist": checklist_view(next_lines)})
+    view = reply.rollout.model_copy(update={"checklist": list(next_lines)})
     return reply.model_copy(update={"rollout": view})

@@ -28,8 +28,7 @@ from commands import (
 )
 from commands.context import Context
 from commands.errors import CommandError, ErrorCode
-from commands.replies import ChecklistLineView, ErrorView, Reply
-from commands.views import checklist_view
+from commands.replies import ErrorView, Reply
 from workflows.ports import StoreConflict, StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -94,9 +93,7 @@ def run(command: parsing.Command, *, actor: str, ctx: Context) -> Reply:
 
 def error_reply(verb: str, error: CommandError) -> Reply:
     """A failed reply carrying the error's code, message, usage and blockers."""
-    blockers: list[ChecklistLineView] | None = (
-        checklist_view(error.blockers) if error.blockers else None
-    )
+    blockers = list(error.blockers) if error.blockers else None
     return Reply(
         command=verb,
         ok=False,

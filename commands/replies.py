@@ -9,22 +9,12 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict
 
 from commands.errors import ErrorCode
+from workflows.checklist import ChecklistLine
 from workflows.report import AuditReport
 
 
 class _Reply(BaseModel):
     model_config = ConfigDict(frozen=True)
-
-
-class ChecklistLineView(_Reply):
-    """One checklist item with its status, why, and how to fix it."""
-
-    id: str
-    title: str
-    status: str
-    required: bool = True
-    reason: str = ""
-    fix: str = ""
 
 
 class ErrorView(_Reply):
@@ -33,7 +23,7 @@ class ErrorView(_Reply):
     code: ErrorCode
     message: str
     usage: str | None = None
-    blockers: list[ChecklistLineView] | None = None
+    blockers: list[ChecklistLine] | None = None
 
 
 class ApprovalView(_Reply):
@@ -74,7 +64,7 @@ class RolloutView(_Reply):
     phase_title: str
     phases: int
     state: str
-    checklist: list[ChecklistLineView]
+    checklist: list[ChecklistLine]
     approvals: list[ApprovalView]
     request: RequestView | None = None
     last_decision: DecisionView | None = None

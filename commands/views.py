@@ -6,7 +6,6 @@ from collections.abc import Iterable
 
 from commands.replies import (
     ApprovalView,
-    ChecklistLineView,
     DecisionView,
     HistoryLine,
     RequestView,
@@ -17,21 +16,6 @@ from workflows.checklist import ChecklistLine, timestamp
 from workflows.playbook import Playbook
 from workflows.rollout import Rollout
 from workflows.trail import TrailEntry
-
-
-def checklist_view(lines: Iterable[ChecklistLine]) -> list[ChecklistLineView]:
-    """Checklist lines as reply views."""
-    return [
-        ChecklistLineView(
-            id=line.id,
-            title=line.title,
-            status=line.status.value,
-            required=line.required,
-            reason=line.reason,
-            fix=line.fix,
-        )
-        for line in lines
-    ]
 
 
 def change_summary(rollout: Rollout, playbook: Playbook) -> str | None:
@@ -63,7 +47,7 @@ def rollout_view(
         phase_title=phase.title,
         phases=len(playbook.phases),
         state=rollout.state.value,
-        checklist=checklist_view(checklist),
+        checklist=list(checklist),
         approvals=[
             ApprovalView(by=vote.by, at=timestamp(vote.at))
             for vote in (request.approvals if request else ())

@@ -28,7 +28,8 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from commands.replies import ChecklistLineView, Reply, RolloutSummary, RolloutView
+from commands.replies import Reply, RolloutSummary, RolloutView
+from workflows.checklist import ChecklistLine
 from workflows.report import AuditReport
 
 APPROVE_ACTION = "rollout_approve"
@@ -80,7 +81,7 @@ def _section(text: str) -> SectionBlock:
     return SectionBlock(text=MarkdownTextObject(text=cut(text)))
 
 
-def _checklist_text(items: Sequence[ChecklistLineView]) -> str:
+def _checklist_text(items: Sequence[ChecklistLine]) -> str:
     lines = []
     for item in items:
         optional = " _(optional)_" if not item.required else ""

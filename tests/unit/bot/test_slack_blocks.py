@@ -7,13 +7,13 @@ import pytest
 from bot.slack import blocks
 from commands.errors import ErrorCode
 from commands.replies import (
-    ChecklistLineView,
     ErrorView,
     HistoryLine,
     Reply,
     RequestView,
     RolloutView,
 )
+from workflows.checklist import ChecklistLine, ItemStatus
 
 
 def view(**changes: object) -> RolloutView:
@@ -24,7 +24,7 @@ def view(**changes: object) -> RolloutView:
         phase_title="STRICT mTLS by policy",
         phases=12,
         state="awaiting_approval",
-        checklist=[ChecklistLineView(id="mtls-share", title="mTLS share", status="pass")],
+        checklist=[ChecklistLine(id="mtls-share", title="mTLS share", status=ItemStatus.PASS)],
         approvals=[],
         request=RequestView(
             id="strict-7",
@@ -43,7 +43,9 @@ def view(**changes: object) -> RolloutView:
 
 def test_a_huge_checklist_and_diff_stay_within_block_kit_limits() -> None:
     lines = [
-        ChecklistLineView(id=f"i{n}", title="t" * 190, status="fail", reason="r" * 900, fix="f")
+        ChecklistLine(
+            id=f"i{n}", title="t" * 190, status=ItemStatus.FAIL, reason="r" * 900, fix="f"
+        )
         for n in range(200)
     ]
     big = view(checklist=lines)
