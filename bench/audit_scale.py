@@ -30,10 +30,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.kube_live import DEFAULT_PAGE_SIZE, LiveClusterReader  # noqa: E402
+from bot.kube.live import DEFAULT_PAGE_SIZE, LiveClusterReader  # noqa: E402
 from tests.support.kube_api import FakeKubeApi  # noqa: E402
-from workflows import audit  # noqa: E402
-from workflows.mesh import ClusterSnapshot  # noqa: E402
+from workflows.audit import auditing as audit  # noqa: E402
+from workflows.mesh.snapshot import ClusterSnapshot  # noqa: E402
 
 Obj = dict[str, Any]
 SIZES = ((200, 20), (2000, 200))  # (services, namespaces)

@@ -28,9 +28,9 @@ from slack_bolt import App
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.cached_reader import CachedClusterReader  # noqa: E402
-from bot.redis_store import RedisStore  # noqa: E402
+from bot.kube.cached import CachedClusterReader
 from bot.slack.wsgi import MeshgateWsgi  # noqa: E402
+from bot.state.store import RedisStore
 from commands import dispatch  # noqa: E402
 from tests.support import slack_requests  # noqa: E402
 from tests.support.clock import ManualClock  # noqa: E402

@@ -12,8 +12,8 @@ from typing import Annotated
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from bot import redis_urls
 from bot.errors import StartupError
+from bot.state import urls as redis_urls
 
 DEFAULT_STATE_DIR = Path("~/.local/state/meshgate")
 

@@ -7,10 +7,10 @@ from commands.context import Context
 from commands.errors import CommandError, ErrorCode
 from commands.parsing import Advance
 from commands.replies import Reply
-from workflows import checklist
-from workflows import rollout as machine
-from workflows.checklist import ItemStatus
-from workflows.rollout import RequestAdvance
+from workflows.gates import checklist
+from workflows.gates.checklist import ItemStatus
+from workflows.rollout import machine
+from workflows.rollout.machine import RequestAdvance
 
 
 def handle(command: Advance, *, actor: str, ctx: Context) -> Reply:

@@ -7,7 +7,7 @@ from commands.context import Context
 from commands.errors import CommandError, ErrorCode
 from commands.parsing import Audit
 from commands.replies import Reply
-from workflows import audit as mesh_audit
+from workflows.audit import auditing as mesh_audit
 
 
 def handle(command: Audit, *, actor: str, ctx: Context) -> Reply:

@@ -13,13 +13,13 @@ from datetime import datetime
 from commands import checking
 from commands.context import Context
 from commands.errors import CommandError, ErrorCode
-from workflows import actions
-from workflows.actions import PlannedObject
-from workflows.mesh import ClusterSnapshot
+from workflows.changes import actions
+from workflows.changes.actions import PlannedObject
+from workflows.mesh.snapshot import ClusterSnapshot
 from workflows.naming import ServiceRef
 from workflows.playbook import PhaseChange
 from workflows.ports import ChangeFailed
-from workflows.rollout import HappeningKind, Transition
+from workflows.rollout.machine import HappeningKind, Transition
 
 # Callers for the allow-list come from Istio request metrics, which this version does not read.
 _NO_CALLERS: tuple[str, ...] = ()

@@ -6,10 +6,10 @@ Metric gates need a metrics source; until one is configured they are `unknown` a
 from __future__ import annotations
 
 from commands.context import Context
-from workflows import checklist, checks
-from workflows.checklist import AttestationNote, ChecklistLine
-from workflows.checks import CheckResult, Verdict
-from workflows.mesh import ClusterSnapshot
+from workflows.gates import checklist, checks
+from workflows.gates.checklist import AttestationNote, ChecklistLine
+from workflows.gates.verdicts import CheckResult, Verdict
+from workflows.mesh.snapshot import ClusterSnapshot
 from workflows.naming import ServiceRef
 from workflows.playbook import Phase
 

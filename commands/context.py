@@ -10,11 +10,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from workflows import posture_checks
-from workflows.checks import CheckFunction
+from workflows.gates import posture_checks
+from workflows.gates.checks import CheckFunction
 from workflows.playbook import Playbook
 from workflows.ports import ClusterReader, ClusterWriter, Directory, StateStore
-from workflows.rollout import Approvers
+from workflows.rollout.machine import Approvers
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ from commands import transitions
 from commands.context import Context
 from commands.parsing import Abort, Approve, Attest, Reject, Rollback
 from commands.replies import Reply
-from workflows import rollout as machine
-from workflows.rollout import Event, Rollout
+from workflows.rollout import machine
+from workflows.rollout.machine import Event, Rollout
 
 Decision = Approve | Reject | Attest | Rollback | Abort
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from enum import StrEnum
 
-from workflows.checklist import ChecklistLine
+from workflows.gates.checklist import ChecklistLine
 
 
 class ErrorCode(StrEnum):

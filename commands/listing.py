@@ -6,7 +6,7 @@ from commands.context import Context
 from commands.parsing import ListRollouts
 from commands.replies import Reply
 from commands.views import summary
-from workflows import rollout as machine
+from workflows.rollout import machine
 
 
 def handle(command: ListRollouts, *, actor: str, ctx: Context) -> Reply:

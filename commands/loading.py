@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from commands.context import Context
 from commands.errors import CommandError, ErrorCode
-from workflows import rollout as machine
 from workflows.naming import ServiceRef
-from workflows.rollout import Rollout
+from workflows.rollout import machine
+from workflows.rollout.machine import Rollout
 
 
 def current_rollout(ctx: Context, service: ServiceRef) -> Rollout:

@@ -9,8 +9,8 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict
 
 from commands.errors import ErrorCode
-from workflows.checklist import ChecklistLine
-from workflows.report import AuditReport
+from workflows.audit.report import AuditReport
+from workflows.gates.checklist import ChecklistLine
 
 
 class _Reply(BaseModel):

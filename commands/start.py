@@ -7,8 +7,8 @@ from commands.context import Context
 from commands.errors import CommandError, ErrorCode
 from commands.parsing import Start
 from commands.replies import Reply
-from workflows.mesh import Kind
-from workflows.rollout import Start as StartEvent
+from workflows.mesh.snapshot import Kind
+from workflows.rollout.machine import Start as StartEvent
 
 
 def handle(command: Start, *, actor: str, ctx: Context) -> Reply:

@@ -7,7 +7,7 @@ from commands.context import Context
 from commands.parsing import Status
 from commands.replies import Reply
 from commands.views import rollout_view
-from workflows import rollout as machine
+from workflows.rollout import machine
 
 
 def handle(command: Status, *, actor: str, ctx: Context) -> Reply:

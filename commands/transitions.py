@@ -13,11 +13,11 @@ from commands.context import Context
 from commands.errors import CommandError, ErrorCode
 from commands.replies import Reply
 from commands.views import change_summary, rollout_view
-from workflows import rollout as machine
-from workflows.checklist import ChecklistLine
+from workflows.gates.checklist import ChecklistLine
 from workflows.naming import ServiceRef
 from workflows.ports import ChangeFailed
-from workflows.rollout import (
+from workflows.rollout import machine
+from workflows.rollout.machine import (
     Event,
     Happening,
     HappeningKind,
@@ -26,7 +26,7 @@ from workflows.rollout import (
     RolloutState,
     Transition,
 )
-from workflows.trail import TrailEntry
+from workflows.rollout.trail import TrailEntry
 
 
 def run(

@@ -12,10 +12,10 @@ from commands.replies import (
     RolloutSummary,
     RolloutView,
 )
-from workflows.checklist import ChecklistLine, timestamp
+from workflows.gates.checklist import ChecklistLine, timestamp
 from workflows.playbook import Playbook
-from workflows.rollout import Rollout
-from workflows.trail import TrailEntry
+from workflows.rollout.machine import Rollout
+from workflows.rollout.trail import TrailEntry
 
 
 def change_summary(rollout: Rollout, playbook: Playbook) -> str | None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.redis_store import RedisStore
+from bot.state.store import RedisStore
 from tests.support.clock import ManualClock
 from tests.support.redis_server import RedisServer
 

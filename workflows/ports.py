@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from workflows.actions import PlannedObject
-from workflows.mesh import ClusterSnapshot
-from workflows.rollout import Rollout, Transition
-from workflows.trail import TrailEntry
+from workflows.changes.actions import PlannedObject
+from workflows.mesh.snapshot import ClusterSnapshot
+from workflows.rollout.machine import Rollout, Transition
+from workflows.rollout.trail import TrailEntry
 
 
 class ClusterReader(Protocol):

@@ -10,7 +10,7 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from bot.slack.listeners import Deps, actions, commands, deliveries, events, views
 from bot.slack.publishing import Publisher
-from bot.slack_state import SlackState
+from bot.slack.state import SlackState
 from commands.context import Context
 
 # Slack's Retry-After is honoured for up to this many retries per call (then the call fails).

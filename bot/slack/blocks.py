@@ -29,8 +29,8 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from commands.replies import Reply, RolloutSummary, RolloutView
-from workflows.checklist import ChecklistLine
-from workflows.report import AuditReport
+from workflows.audit.report import AuditReport
+from workflows.gates.checklist import ChecklistLine
 
 APPROVE_ACTION = "rollout_approve"
 REJECT_ACTION = "rollout_reject"

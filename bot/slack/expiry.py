@@ -13,10 +13,10 @@ import logging
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot.slack.publishing import Publisher
-from bot.slack_state import SlackState
+from bot.slack.state import SlackState
 from commands.context import Context
-from workflows import rollout as machine
 from workflows.ports import StoreUnavailable
+from workflows.rollout import machine
 
 log = logging.getLogger(__name__)
 

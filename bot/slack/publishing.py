@@ -18,12 +18,12 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.slack import blocks
-from bot.slack_state import MessageRef, SlackState
+from bot.slack.state import MessageRef, SlackState
 from commands import dispatch, parsing
 from commands.context import Context
 from commands.replies import Reply, RolloutView
-from workflows import rollout as machine
 from workflows.naming import ServiceRef
+from workflows.rollout import machine
 
 log = logging.getLogger(__name__)
 

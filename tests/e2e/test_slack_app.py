@@ -19,10 +19,10 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.redis_store import RedisStore
 from bot.slack import blocks, expiry
 from bot.slack.publishing import Publisher
-from bot.slack_state import SlackState
+from bot.slack.state import SlackState
+from bot.state.store import RedisStore
 from commands import dispatch
 from tests.support import reference, slack_requests
 from tests.support.clock import ManualClock

@@ -8,7 +8,7 @@ import pytest
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-from bot.redis_store import RedisStore
+from bot.state.store import RedisStore
 from commands import dispatch
 from commands.context import Context
 from tests.support import slack_requests

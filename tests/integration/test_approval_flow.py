@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.redis_store import RedisStore
+from bot.state.store import RedisStore
 from commands import dispatch
 from commands.context import Context
 from commands.replies import Reply

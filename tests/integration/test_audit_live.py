@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from bot.kube_live import LiveClusterReader
+from bot.kube.live import LiveClusterReader
 from tests.support import kube_fixtures
 from tests.support.clusters import one_service_cluster
-from workflows import audit
+from workflows.audit import auditing as audit
 
 
 def test_a_kind_the_cluster_does_not_serve_is_reported_not_fatal(

@@ -5,14 +5,14 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime
 
-from bot.cached_reader import CachedClusterReader
-from bot.cluster_changes import KubeChanges
-from bot.kube_live import LiveClusterReader
-from bot.kube_writer import KubeWriter
+from bot.kube.cached import CachedClusterReader
+from bot.kube.changes import KubeChanges
+from bot.kube.live import LiveClusterReader
+from bot.kube.writer import KubeWriter
 from tests.support import kube_fixtures
 from tests.support.clusters import one_service_cluster
-from workflows import actions
-from workflows.mesh import Kind
+from workflows.changes import actions
+from workflows.mesh.snapshot import Kind
 from workflows.naming import ServiceRef
 from workflows.playbook import ChangeKind, PhaseChange
 

@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.kube_live import KubeConfigInvalid, LiveClusterReader
-from bot.manifest_reader import ManifestReader
+from bot.kube.live import KubeConfigInvalid, LiveClusterReader
+from bot.kube.manifests import ManifestReader
 from tests.support import kube_fixtures, reference
 from tests.support.kube_api import FakeKubeApi
-from workflows.mesh import ClusterSnapshot, Kind, RawObject
+from workflows.mesh.snapshot import ClusterSnapshot, Kind, RawObject
 
 # Until tests/conftest.py registers tests.support.kube_fixtures as a plugin.
 kube_api_factory = kube_fixtures.kube_api_factory

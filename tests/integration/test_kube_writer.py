@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from bot.kube_live import (
+from bot.kube.live import (
     KubeConflict,
     KubeForbidden,
     KubeInvalid,
@@ -21,11 +21,11 @@ from bot.kube_live import (
     KubeUnavailable,
     LiveClusterReader,
 )
-from bot.kube_writer import Applied, KubeWriter
+from bot.kube.writer import Applied, KubeWriter
 from tests.support import kube_fixtures
 from tests.support.kube_api import FakeKubeApi
-from workflows import actions
-from workflows.mesh import ClusterSnapshot, RawObject
+from workflows.changes import actions
+from workflows.mesh.snapshot import ClusterSnapshot, RawObject
 from workflows.naming import ServiceRef
 from workflows.playbook import ChangeKind, PhaseChange
 

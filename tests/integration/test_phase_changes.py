@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from bot.cluster_changes import KubeChanges
-from bot.kube_live import LiveClusterReader
-from bot.kube_writer import KubeWriter
-from bot.redis_store import RedisStore
+from bot.kube.changes import KubeChanges
+from bot.kube.live import LiveClusterReader
+from bot.kube.writer import KubeWriter
+from bot.state.store import RedisStore
 from commands import dispatch
 from commands.context import Context
 from tests.support import kube_fixtures

@@ -12,11 +12,11 @@ from typing import Any
 
 import yaml
 
-from bot.kube_live import LiveClusterReader
-from bot.kube_writer import KubeWriter
+from bot.kube.live import LiveClusterReader
+from bot.kube.writer import KubeWriter
 from tests.support import kube_fixtures
 from tests.support.clusters import one_service_cluster
-from workflows import actions
+from workflows.changes import actions
 from workflows.naming import ServiceRef
 from workflows.playbook import ChangeKind, PhaseChange
 

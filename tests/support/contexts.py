@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.manifest_reader import ManifestReader
-from bot.redis_store import RedisStore
+from bot.kube.manifests import ManifestReader
+from bot.state.store import RedisStore
 from commands.context import Context
 from tests.support.clock import ManualClock
 from tests.support.playbooks import attest_only
 from workflows.playbook import Playbook
-from workflows.rollout import Approvers
+from workflows.rollout.machine import Approvers
 
 DEMO_MESH = Path(__file__).resolve().parents[2] / "bot" / "demo_mesh"
 

@@ -15,11 +15,11 @@ from typing import Any
 import waitress.server
 from slack_bolt import App
 
-from bot.redis_store import RedisStore
 from bot.slack.app import build_app, web_client
 from bot.slack.directory import SlackDirectory
+from bot.slack.state import SlackState
 from bot.slack.wsgi import MeshgateWsgi
-from bot.slack_state import SlackState
+from bot.state.store import RedisStore
 from commands.context import Context
 from tests.support import slack_requests
 from tests.support.slack_api import SlackWebStandIn

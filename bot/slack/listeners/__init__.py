@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.slack.publishing import Publisher
-from bot.slack_state import SlackState
+from bot.slack.state import SlackState
 from commands.context import Context
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot import cli_audit
+from bot.cli import audit as cli_audit
 from tests.unit.workflows.fixtures_posture import builders as b
 from tests.unit.workflows.fixtures_posture import sample_mesh
 
@@ -38,7 +38,7 @@ def test_json_over_the_samples_as_a_subprocess(mesh: Path) -> None:
         [
             sys.executable,
             "-m",
-            "bot.cli_audit",
+            "bot.cli.audit",
             "audit",
             "--manifests",
             str(mesh),
@@ -213,7 +213,7 @@ def test_unusable_kube_context_exits_2(tmp_path: Path) -> None:
     env = {**os.environ, "KUBECONFIG": str(tmp_path / "no-kubeconfig"), "HOME": str(tmp_path)}
     env.pop("MESHGATE_KUBE_CONTEXT", None)
     done = subprocess.run(
-        [sys.executable, "-m", "bot.cli_audit", "audit", "--context", "prod"],
+        [sys.executable, "-m", "bot.cli.audit", "audit", "--context", "prod"],
         capture_output=True,
         text=True,
         cwd=ROOT,

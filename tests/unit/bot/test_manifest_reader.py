@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.manifest_reader import ManifestReader
-from workflows.mesh import Kind
+from bot.kube.manifests import ManifestReader
+from workflows.mesh.snapshot import Kind
 
 MULTI_DOC = """\
 apiVersion: v1

@@ -13,7 +13,7 @@ from commands.replies import (
     RequestView,
     RolloutView,
 )
-from workflows.checklist import ChecklistLine, ItemStatus
+from workflows.gates.checklist import ChecklistLine, ItemStatus
 
 
 def view(**changes: object) -> RolloutView:

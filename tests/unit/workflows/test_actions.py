@@ -14,8 +14,8 @@ import pytest
 
 from tests.support import reference
 from tests.support.kube_api import load_crd_schemas
-from workflows import actions
-from workflows.mesh import ClusterSnapshot, Kind, RawObject
+from workflows.changes import actions
+from workflows.mesh.snapshot import ClusterSnapshot, Kind, RawObject
 from workflows.naming import ServiceRef
 from workflows.playbook import ChangeKind, PhaseChange
 

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.manifest_reader import ManifestReader
+from bot.kube.manifests import ManifestReader
 from tests.unit.workflows.fixtures_posture import builders as b
 from tests.unit.workflows.fixtures_posture import kubelet, sample_mesh
-from workflows import audit, index
-from workflows.mesh import ClusterSnapshot, Kind
+from workflows.audit import auditing as audit
+from workflows.mesh import index
+from workflows.mesh.snapshot import ClusterSnapshot, Kind
 from workflows.naming import ServiceRef
 
 SAMPLE_SERVICES = [

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from workflows import findings
+from workflows.mesh import findings
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "findings.md"
 ROW = re.compile(r"^\| (MG\d{3}) \| (error|warning|info) \|", re.MULTILINE)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from workflows import index
-from workflows.mesh import ClusterSnapshot, Kind, RawObject
+from workflows.mesh import index
+from workflows.mesh.snapshot import ClusterSnapshot, Kind, RawObject
 
 
 def rule(name: str, namespace: str, host: str) -> RawObject:

@@ -13,9 +13,9 @@ import pytest
 
 from tests.unit.workflows.fixtures_posture import builders as b
 from tests.unit.workflows.fixtures_posture import kubelet
-from workflows import posture
-from workflows.authz import DefaultDecision
-from workflows.mesh import Kind, RawObject
+from workflows.mesh import posture
+from workflows.mesh.authz import DefaultDecision
+from workflows.mesh.snapshot import Kind, RawObject
 from workflows.naming import ServiceRef
 
 SHOP = ServiceRef("shop", "checkout")

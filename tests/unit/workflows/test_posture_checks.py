@@ -8,11 +8,12 @@ import pytest
 
 from tests.unit.workflows.fixtures_posture import builders as b
 from tests.unit.workflows.fixtures_posture import kubelet
-from workflows import checks, playbook
-from workflows.checks import Verdict
-from workflows.mesh import Kind, RawObject
+from workflows import playbook
+from workflows.gates import checks
+from workflows.gates.posture_checks import CHECKS
+from workflows.gates.verdicts import Verdict
+from workflows.mesh.snapshot import Kind, RawObject
 from workflows.naming import ServiceRef
-from workflows.posture_checks import CHECKS
 
 SHOP = ServiceRef("shop", "checkout")
 NS = b.injected_namespace("shop")

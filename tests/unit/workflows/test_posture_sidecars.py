@@ -13,10 +13,10 @@ import pytest
 
 from tests.unit.workflows.fixtures_posture import builders as b
 from tests.unit.workflows.fixtures_posture import kubelet
-from workflows import posture, sidecars
-from workflows.mesh import RawObject
+from workflows.mesh import posture, sidecars
+from workflows.mesh.sidecars import Injection, SidecarState
+from workflows.mesh.snapshot import RawObject
 from workflows.naming import ServiceRef
-from workflows.sidecars import Injection, SidecarState
 
 SHOP = ServiceRef("shop", "checkout")
 

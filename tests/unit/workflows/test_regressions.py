@@ -9,9 +9,9 @@ import pytest
 
 from tests.unit.workflows.fixtures_posture import builders as b
 from tests.unit.workflows.fixtures_posture import kubelet
-from workflows import audit
-from workflows.mesh import Kind, RawObject
-from workflows.report import BaselineInvalid
+from workflows.audit import auditing as audit
+from workflows.audit.report import BaselineInvalid
+from workflows.mesh.snapshot import Kind, RawObject
 
 SERVICES = (("shop", "checkout"), ("shop", "cart"), ("billing", "invoice"))
 MESH_STRICT = b.peer_authentication("default", "istio-system", "STRICT")

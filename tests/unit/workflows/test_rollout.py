@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.support.playbooks import attest_only
-from workflows import rollout as machine
-from workflows.checklist import ChecklistLine, ItemStatus
+from workflows.gates.checklist import ChecklistLine, ItemStatus
 from workflows.playbook import ChangeKind
-from workflows.rollout import (
+from workflows.rollout import machine
+from workflows.rollout.machine import (
     Abort,
     Approve,
     Approvers,

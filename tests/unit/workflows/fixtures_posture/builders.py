@@ -11,7 +11,7 @@ import yaml
 
 from tests.support import reference
 from tests.unit.workflows.fixtures_posture import kubelet
-from workflows.mesh import RawObject
+from workflows.mesh.snapshot import RawObject
 
 REFERENCE = reference.ISTIO
 """Istio's sample manifests and task policies (see tests/reference/README.md)."""

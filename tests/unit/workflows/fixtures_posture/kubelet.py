@@ -12,7 +12,7 @@ import copy
 from collections.abc import Iterable
 from typing import Any
 
-from workflows.mesh import ClusterSnapshot, Kind, RawObject
+from workflows.mesh.snapshot import ClusterSnapshot, Kind, RawObject
 
 TEMPLATE_HASH = "5d8f7c9b6"
 

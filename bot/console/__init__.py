@@ -1,0 +1,1 @@
+"""The terminal front end: the console loop and its text renderers."""

@@ -1,0 +1,64 @@
+"""The terminal front end: one command per line from a terminal or a pipe.
+
+Lines are chat text (`status shop/checkout`, with or without the slash command). `:as NAME`
+switches the actor, `:quit` ends, blank lines and `#` comments are skipped. `--format json`
+prints one reply per line (DESIGN.md, "Reply JSON"); text goes through bot.console_render.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Literal, TextIO
+
+from bot.console import render as console_render
+from commands import dispatch
+from commands.context import Context
+from commands.errors import UsageError
+from commands.replies import Reply
+
+Format = Literal["text", "json"]
+_ACTOR = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+
+
+def run(
+    lines: Iterable[str],
+    *,
+    ctx: Context,
+    actor: str,
+    out: TextIO,
+    fmt: Format,
+    prompt: str = "",
+) -> int:
+    """Run every line; return 0, or 1 when the last command failed (for scripts)."""
+    status = 0
+    if prompt:
+        out.write(prompt)
+        out.flush()
+    for raw in lines:
+        line = raw.strip()
+        if line in (":quit", ":q", ":exit"):
+            break
+        if line and not line.startswith("#"):
+            if line.startswith(":"):
+                actor, reply = _directive(line, actor)
+            else:
+                reply = dispatch.execute(line, actor=actor, ctx=ctx)
+            status = 0 if reply.ok else 1
+            if fmt == "json" and reply.command != ":as":
+                out.write(reply.to_json() + "\n")
+            elif fmt == "text":
+                out.write(console_render.render(reply) + "\n")
+        if prompt:
+            out.write(prompt)
+        out.flush()
+    return status
+
+
+def _directive(line: str, actor: str) -> tuple[str, Reply]:
+    """Handle `:as NAME`; return the actor from now on and the reply to show."""
+    words = line.split()
+    if words[0] == ":as" and len(words) == 2 and _ACTOR.match(words[1]):
+        return words[1], Reply(command=":as", ok=True, message=f"now acting as {words[1]}")
+    error = UsageError(f"unknown console directive {line[:40]!r}", usage=":as NAME | :quit")
+    return actor, dispatch.error_reply("console", error)

@@ -1,0 +1,1 @@
+"""Kubernetes adapters: the live reader and writer, the manifest reader, the shared snapshot."""

@@ -1,0 +1,547 @@
+"""Live cluster reader: the Kubernetes API through the official `kubernetes` client.
+
+`LiveClusterReader.snapshot()` fills a `workflows.mesh.ClusterSnapshot` with the same objects
+the offline `ManifestReader` would give for the same cluster, reading each kind with one
+cluster-wide LIST (paginated with `limit` + `continue`), never one request per service, so
+the number of requests does not grow with the number of services:
+
+- discovery: `GET /apis` and `GET /apis/{group}/{version}` for the Istio and cert-manager
+  groups (v1beta1 only when v1 lacks a kind) decide which version of each kind to read (v1,
+  else v1beta1) and which kinds the cluster does not serve (`snapshot.unserved`); core and
+  apps/v1 are always served;
+- one LIST per kind (several pages for big kinds), issued from a few threads at once;
+- Secrets are listed as metadata only (`as=PartialObjectMetadataList`), so secret data never
+  crosses the wire; a second metadata-only LIST with `fieldSelector=type=kubernetes.io/tls`
+  tells which are TLS secrets. Other secrets carry no `type` (it is not in the metadata), and
+  the `last-applied-configuration` annotation, which can hold the data, is dropped;
+- the mesh config is one GET of ConfigMap `istio` in the root namespace (404: none).
+
+Responses are read raw (`ApiClient.call_api`, then `json.loads`): converting a 4,000-pod
+LIST into the client's models costs about ten times the CPU, and the snapshot wants dicts.
+`metadata.managedFields` is dropped from every object (it is large and no verdict uses it).
+
+A kind that cannot be read never fails the snapshot: 403, 5xx, timeouts and broken responses
+go into `snapshot.errors` with a short message, so the verdicts that need it are `unknown`.
+
+Errors this module (and `bot.kube_writer`) raise, translated from `ApiException` and urllib3
+errors with the cause kept (`raise ... from e`) and without tokens or payloads:
+
+    KubeError                 a Kubernetes API call failed; `status`, `reason`, short message
+    ├── KubeConfigInvalid     no usable kubeconfig / in-cluster service account
+    ├── KubeUnavailable       cannot connect, 5xx, 429, broken response: try again later
+    │   └── KubeTimeout       no answer within the request timeout
+    ├── KubeForbidden         401 / 403: meshgate's RBAC does not allow it (deploy/rbac.yaml)
+    ├── KubeNotFound          404: the object (or the kind) is not there
+    ├── KubeConflict          409: already exists, modified meanwhile, or another field manager
+    └── KubeInvalid           400 / 415 / 422: the server rejected the request as invalid
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Self
+
+import urllib3
+from kubernetes import client as kube_client
+from kubernetes import config as kube_config
+from kubernetes.config.config_exception import ConfigException
+
+from workflows.mesh.snapshot import ClusterSnapshot, Kind, RawObject
+
+# A page of 500 is what kubectl uses (`--chunk-size` default), and keeps a 4,000-pod LIST
+# to eight requests without making one response large.
+DEFAULT_PAGE_SIZE = 500
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_WORKERS = 4
+JSON = "application/json"
+PARTIAL_METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
+TLS_SECRET_TYPE = "kubernetes.io/tls"  # noqa: S105 - a Secret type, not a secret
+MESH_CONFIG_NAME = "istio"
+# Annotations kubectl writes with the whole applied object in them: for a Secret, its data.
+_DROPPED_SECRET_ANNOTATIONS = ("kubectl.kubernetes.io/last-applied-configuration",)
+# Retry connection failures once, never a read: a read timeout is reported, not repeated
+# (urllib3's default would make one slow LIST cost four timeouts).
+_RETRIES = urllib3.Retry(total=1, connect=1, read=0, status=0, redirect=0, other=0)
+
+
+class KubeError(Exception):
+    """A Kubernetes API call failed; the message is short and safe to log or show."""
+
+    def __init__(
+        self, message: str, *, status: int = 0, reason: str = "", detail: str = ""
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.reason = reason
+        self.detail = detail or message  # the message without the request it was about
+
+    def about(self, what: str) -> KubeError:
+        """The same error (same class and status), its message naming `what` was attempted."""
+        return type(self)(
+            f"{what}: {self.detail}", status=self.status, reason=self.reason, detail=self.detail
+        )
+
+
+class KubeConfigInvalid(KubeError):
+    """No usable kubeconfig context or in-cluster service account."""
+
+
+class KubeUnavailable(KubeError):
+    """The API server cannot be reached or failed (5xx, 429, broken response)."""
+
+
+class KubeTimeout(KubeUnavailable):
+    """No answer within the request timeout."""
+
+
+class KubeForbidden(KubeError):
+    """401 or 403: meshgate is not allowed to do this (see deploy/rbac.yaml)."""
+
+
+class KubeNotFound(KubeError):
+    """404: the object or the kind is not there."""
+
+
+class KubeConflict(KubeError):
+    """409: the object already exists, changed meanwhile, or another manager owns a field."""
+
+
+class KubeInvalid(KubeError):
+    """400, 415 or 422: the server rejected the request as invalid."""
+
+
+_BY_STATUS: Mapping[int, type[KubeError]] = {
+    400: KubeInvalid,
+    401: KubeForbidden,
+    403: KubeForbidden,
+    404: KubeNotFound,
+    409: KubeConflict,
+    415: KubeInvalid,
+    422: KubeInvalid,
+}
+_MAX_MESSAGE = 200
+
+
+class KubeTransport:
+    """JSON over the `kubernetes` client's ApiClient: raw requests, translated errors.
+
+    Uses `param_serialize` (which adds the credentials the configuration holds, refreshing
+    exec-plugin tokens) and `call_api`, and parses the body with `json.loads`.
+    """
+
+    def __init__(self, api_client: Any, *, timeout: float = DEFAULT_TIMEOUT) -> None:
+        self.api_client = api_client
+        self.timeout = timeout
+
+    @property
+    def host(self) -> str:
+        """The API server URL."""
+        return str(self.api_client.configuration.host)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Sequence[tuple[str, str]] = (),
+        body: Any = None,
+        content_type: str | None = None,
+        accept: str = JSON,
+    ) -> Any:
+        """Send one request and return the parsed JSON body; raise a KubeError on failure."""
+        what = f"{method} {path}"
+        headers = {"Accept": accept}
+        if content_type is not None:
+            headers["Content-Type"] = content_type
+        try:
+            _, url, header_params, serialized, _ = self.api_client.param_serialize(
+                method=method,
+                resource_path=path,
+                query_params=list(query) or None,
+                header_params=headers,
+                body=body,
+                auth_settings=["BearerToken"],
+            )
+            response = self.api_client.call_api(
+                method,
+                url,
+                header_params=header_params,
+                body=serialized,
+                _request_timeout=self.timeout,
+            )
+            try:
+                data = response.read()
+            finally:
+                response.response.release_conn()
+        except urllib3.exceptions.HTTPError as e:
+            raise _from_urllib3(e, what=what, timeout=self.timeout) from e
+        except kube_client.ApiException as e:  # raised by the client for TLS failures
+            detail = _short(str(e.reason))
+            raise KubeUnavailable(f"{what}: {detail}", status=e.status, detail=detail) from e
+        if not 200 <= response.status <= 299:
+            raise _from_status(response.status, data, what=what)
+        try:
+            return json.loads(data) if data else {}
+        except ValueError as e:
+            raise KubeUnavailable(
+                f"{what}: the response is not JSON", status=response.status
+            ) from e
+
+    def close(self) -> None:
+        """Release pooled connections."""
+        self.api_client.close()
+
+
+def _from_status(status: int, data: bytes, *, what: str) -> KubeError:
+    reason, message = "", ""
+    try:
+        body = json.loads(data)
+        if isinstance(body, dict):
+            reason, message = str(body.get("reason", "")), str(body.get("message", ""))
+    except ValueError:
+        pass
+    error = _BY_STATUS.get(status, KubeUnavailable if status >= 500 or status == 429 else KubeError)
+    detail = f"{status} {reason or 'error'}"
+    if message:
+        detail += f": {_short(message)}"
+    return error(f"{what}: {detail}", status=status, reason=reason, detail=detail)
+
+
+def _from_urllib3(error: urllib3.exceptions.HTTPError, *, what: str, timeout: float) -> KubeError:
+    cause: BaseException = error
+    if isinstance(error, urllib3.exceptions.MaxRetryError) and error.reason is not None:
+        cause = error.reason
+    # NewConnectionError subclasses ConnectTimeoutError in urllib3 2: test it first.
+    if isinstance(cause, urllib3.exceptions.NewConnectionError):
+        detail = "cannot connect to the API server"
+    elif isinstance(cause, urllib3.exceptions.TimeoutError):
+        detail = f"no answer within {timeout:g}s"
+        return KubeTimeout(f"{what}: {detail}", detail=detail)
+    else:
+        detail = f"connection failed ({type(cause).__name__})"
+    return KubeUnavailable(f"{what}: {detail}", detail=detail)
+
+
+def _short(text: str) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    return line if len(line) <= _MAX_MESSAGE else line[: _MAX_MESSAGE - 1] + "…"
+
+
+def api_client_from_configuration(configuration: Any) -> Any:
+    """An ApiClient for a `kubernetes.client.Configuration`, with meshgate's retry policy."""
+    configuration.retries = _RETRIES
+    return kube_client.ApiClient(configuration)
+
+
+def api_client_for_host(host: str, *, token: str | None = None) -> Any:
+    """An ApiClient for an API server URL and an optional bearer token."""
+    configuration = kube_client.Configuration(host=host)
+    if token is not None:
+        configuration.api_key = {"BearerToken": token}
+        configuration.api_key_prefix = {"BearerToken": "Bearer"}
+    return api_client_from_configuration(configuration)
+
+
+def api_client_from_kubeconfig(
+    context: str | None = None, *, config_file: str | None = None
+) -> Any:
+    """An ApiClient for a kubeconfig context (None: the current one); KubeConfigInvalid if not."""
+    configuration = kube_client.Configuration()
+    try:
+        kube_config.load_kube_config(  # type: ignore[no-untyped-call]
+            config_file=config_file,
+            context=context,
+            client_configuration=configuration,
+            persist_config=False,
+        )
+    except (ConfigException, OSError, ValueError, TypeError) as e:
+        raise KubeConfigInvalid(f"kubeconfig: {_short(str(e))}") from e
+    return api_client_from_configuration(configuration)
+
+
+def api_client_in_cluster() -> Any:
+    """An ApiClient for the pod's service account; KubeConfigInvalid outside a pod."""
+    configuration = kube_client.Configuration()
+    try:
+        kube_config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+    except (ConfigException, OSError) as e:
+        raise KubeConfigInvalid(f"in-cluster config: {_short(str(e))}") from e
+    return api_client_from_configuration(configuration)
+
+
+@dataclass(frozen=True)
+class KindSource:
+    """Where a kind lives in the API: group, plural, and versions in order of preference."""
+
+    kind: Kind
+    group: str
+    plural: str
+    versions: tuple[str, ...] = ("v1",)
+
+    def path(self, version: str) -> str:
+        """The cluster-wide collection path in `version`."""
+        prefix = f"/apis/{self.group}/{version}" if self.group else f"/api/{version}"
+        return f"{prefix}/{self.plural}"
+
+    def api_version(self, version: str) -> str:
+        """`v1` or `group/version`."""
+        return f"{self.group}/{version}" if self.group else version
+
+
+_ISTIO = ("v1", "v1beta1")
+SOURCES: tuple[KindSource, ...] = (
+    KindSource(Kind.NAMESPACE, "", "namespaces"),
+    KindSource(Kind.SERVICE, "", "services"),
+    KindSource(Kind.POD, "", "pods"),
+    KindSource(Kind.DEPLOYMENT, "apps", "deployments"),
+    KindSource(Kind.STATEFULSET, "apps", "statefulsets"),
+    KindSource(Kind.PEER_AUTHENTICATION, "security.istio.io", "peerauthentications", _ISTIO),
+    KindSource(Kind.AUTHORIZATION_POLICY, "security.istio.io", "authorizationpolicies", _ISTIO),
+    KindSource(Kind.DESTINATION_RULE, "networking.istio.io", "destinationrules", _ISTIO),
+    KindSource(Kind.VIRTUAL_SERVICE, "networking.istio.io", "virtualservices", _ISTIO),
+    KindSource(Kind.GATEWAY, "networking.istio.io", "gateways", _ISTIO),
+    KindSource(Kind.SERVICE_ENTRY, "networking.istio.io", "serviceentries", _ISTIO),
+    KindSource(Kind.SIDECAR, "networking.istio.io", "sidecars", _ISTIO),
+    KindSource(Kind.CERTIFICATE, "cert-manager.io", "certificates"),
+    KindSource(Kind.SECRET, "", "secrets"),
+    KindSource(Kind.CONFIG_MAP, "", "configmaps"),
+)
+# Always served by a conformant API server: no discovery request needed for them.
+_BUILTIN_GROUPS = frozenset({"", "apps"})
+
+
+@dataclass(frozen=True)
+class _Discovered:
+    """Chosen version per kind, kinds not served, and kinds whose discovery failed."""
+
+    versions: Mapping[Kind, str]
+    unserved: frozenset[Kind]
+    errors: Mapping[Kind, str]
+
+
+class LiveClusterReader:
+    """A ClusterReader over a live API server (see the module docstring)."""
+
+    def __init__(
+        self,
+        api_client: Any,
+        *,
+        root_namespace: str = "istio-system",
+        page_size: int = DEFAULT_PAGE_SIZE,
+        timeout: float = DEFAULT_TIMEOUT,
+        workers: int = DEFAULT_WORKERS,
+        source: str = "",
+    ) -> None:
+        if page_size < 1 or workers < 1 or timeout <= 0:
+            raise ValueError("page_size and workers must be >= 1 and timeout > 0")
+        self.transport = KubeTransport(api_client, timeout=timeout)
+        self.root_namespace = root_namespace
+        self.page_size = page_size
+        self.workers = workers
+        self.source = source or f"cluster at {self.transport.host}"
+
+    @classmethod
+    def from_configuration(cls, configuration: Any, **options: Any) -> Self:
+        """Use a `kubernetes.client.Configuration` (its retries are set to meshgate's)."""
+        return cls(api_client_from_configuration(configuration), **options)
+
+    @classmethod
+    def for_host(cls, host: str, *, token: str | None = None, **options: Any) -> Self:
+        """An API server by URL, with an optional bearer token (tests, port-forwards)."""
+        options.setdefault("source", f"cluster at {host}")
+        return cls(api_client_for_host(host, token=token), **options)
+
+    @classmethod
+    def from_kubeconfig(
+        cls, context: str | None = None, *, config_file: str | None = None, **options: Any
+    ) -> Self:
+        """A kubeconfig context (None: the current one), as kubectl would use it."""
+        options.setdefault("source", f"context {context}" if context else "current context")
+        return cls(api_client_from_kubeconfig(context, config_file=config_file), **options)
+
+    @classmethod
+    def in_cluster(cls, **options: Any) -> Self:
+        """The pod's service account (token and CA mounted by Kubernetes)."""
+        options.setdefault("source", "in-cluster service account")
+        return cls(api_client_in_cluster(), **options)
+
+    def close(self) -> None:
+        """Release pooled connections."""
+        self.transport.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # reading -----------------------------------------------------------------------------
+
+    def snapshot(self) -> ClusterSnapshot:
+        """Read every kind: discovery, then one (paginated) LIST per kind, a few at a time."""
+        discovered = self._discover()
+        errors: dict[Kind, str] = dict(discovered.errors)
+        unserved = set(discovered.unserved)
+        objects: dict[Kind, tuple[RawObject, ...]] = {}
+        wanted = [s for s in SOURCES if s.kind in discovered.versions]
+        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="kube-list") as pool:
+            results = pool.map(lambda s: self._read_kind(s, discovered.versions[s.kind]), wanted)
+            for source, (items, error) in zip(wanted, results, strict=True):
+                if isinstance(error, KubeNotFound):
+                    unserved.add(source.kind)
+                elif error is not None:
+                    errors[source.kind] = error.message
+                elif items:
+                    objects[source.kind] = items
+        return ClusterSnapshot(
+            objects=objects,
+            errors=errors,
+            unserved=frozenset(unserved),
+            root_namespace=self.root_namespace,
+            source=self.source,
+        )
+
+    def _discover(self) -> _Discovered:
+        versions: dict[Kind, str] = {}
+        unserved: set[Kind] = set()
+        errors: dict[Kind, str] = {}
+        custom = [s for s in SOURCES if s.group not in _BUILTIN_GROUPS]
+        for source in SOURCES:
+            if source.group in _BUILTIN_GROUPS:
+                versions[source.kind] = source.versions[0]
+        try:
+            groups = self.transport.request("GET", "/apis")
+        except KubeError as e:
+            for source in custom:
+                errors[source.kind] = f"discovery failed: {e.message}"
+            return _Discovered(versions=versions, unserved=frozenset(), errors=errors)
+        served_versions = {
+            str(g.get("name")): {str(v.get("version")) for v in g.get("versions") or []}
+            for g in groups.get("groups") or []
+        }
+        resources: dict[tuple[str, str], set[str] | KubeError] = {}
+
+        def listed_in(group: str, version: str) -> set[str] | KubeError | None:
+            # Fetched on first need: v1beta1 is only asked for when v1 lacks a kind.
+            if version not in served_versions.get(group, set()):
+                return None
+            if (group, version) not in resources:
+                resources[(group, version)] = self._resources_of(group, version)
+            return resources[(group, version)]
+
+        for source in custom:
+            chosen, failure = None, None
+            for version in source.versions:
+                listed = listed_in(source.group, version)
+                if isinstance(listed, KubeError):
+                    failure = failure or listed
+                elif listed is not None and source.plural in listed:
+                    chosen = version
+                    break
+            if chosen is not None:
+                versions[source.kind] = chosen
+            elif failure is not None:
+                errors[source.kind] = f"discovery failed: {failure.message}"
+            else:
+                unserved.add(source.kind)
+        return _Discovered(versions=versions, unserved=frozenset(unserved), errors=errors)
+
+    def _resources_of(self, group: str, version: str) -> set[str] | KubeError:
+        try:
+            listed = self.transport.request("GET", f"/apis/{group}/{version}")
+        except KubeNotFound:
+            return set()
+        except KubeError as e:
+            return e
+        return {str(r.get("name")) for r in listed.get("resources") or []}
+
+    def _read_kind(
+        self, source: KindSource, version: str
+    ) -> tuple[tuple[RawObject, ...], KubeError | None]:
+        try:
+            if source.kind is Kind.SECRET:
+                return self._read_secrets(source, version), None
+            if source.kind is Kind.CONFIG_MAP:
+                return self._read_mesh_config(source, version), None
+            api_version = source.api_version(version)
+            items = tuple(
+                _cleaned(item, kind=source.kind, api_version=api_version)
+                for item in self._list(source.path(version))
+            )
+            return items, None
+        except KubeError as e:
+            return (), e
+
+    def _list(
+        self, path: str, *, accept: str = JSON, field_selector: str | None = None
+    ) -> Iterator[RawObject]:
+        """Every item of a collection, page by page (`limit` + `continue`)."""
+        token = ""
+        while True:
+            query = [("limit", str(self.page_size))]
+            if field_selector:
+                query.append(("fieldSelector", field_selector))
+            if token:
+                query.append(("continue", token))
+            page = self.transport.request("GET", path, query=query, accept=accept)
+            for item in page.get("items") or []:
+                if isinstance(item, dict):
+                    yield item
+            token = str((page.get("metadata") or {}).get("continue") or "")
+            if not token:
+                return
+
+    def _read_secrets(self, source: KindSource, version: str) -> tuple[RawObject, ...]:
+        path = source.path(version)
+        tls = {
+            _key(item)
+            for item in self._list(
+                path, accept=PARTIAL_METADATA_LIST, field_selector=f"type={TLS_SECRET_TYPE}"
+            )
+        }
+        secrets = []
+        for item in self._list(path, accept=PARTIAL_METADATA_LIST):
+            meta = _metadata_without_noise(item.get("metadata") or {})
+            annotations = {
+                k: v
+                for k, v in (meta.get("annotations") or {}).items()
+                if k not in _DROPPED_SECRET_ANNOTATIONS
+            }
+            if "annotations" in meta:
+                meta["annotations"] = annotations
+            secret: RawObject = {"apiVersion": "v1", "kind": "Secret", "metadata": meta}
+            if _key(item) in tls:
+                secret["type"] = TLS_SECRET_TYPE
+            secrets.append(secret)
+        return tuple(secrets)
+
+    def _read_mesh_config(self, source: KindSource, version: str) -> tuple[RawObject, ...]:
+        prefix = source.path(version).removesuffix(f"/{source.plural}")
+        path = f"{prefix}/namespaces/{self.root_namespace}/{source.plural}/{MESH_CONFIG_NAME}"
+        try:
+            config_map = self.transport.request("GET", path)
+        except KubeNotFound:
+            return ()
+        return (_cleaned(config_map, kind=source.kind, api_version=source.api_version(version)),)
+
+
+def _key(item: RawObject) -> tuple[str, str]:
+    meta = item.get("metadata") or {}
+    return str(meta.get("namespace", "")), str(meta.get("name", ""))
+
+
+def _metadata_without_noise(meta: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in meta.items() if k != "managedFields"}
+
+
+def _cleaned(item: RawObject, *, kind: Kind, api_version: str) -> RawObject:
+    """The object as a manifest would give it: kind and apiVersion set, no managedFields."""
+    item["apiVersion"] = item.get("apiVersion") or api_version
+    item["kind"] = item.get("kind") or kind.value
+    if "metadata" in item:
+        item["metadata"] = _metadata_without_noise(item["metadata"])
+    return item

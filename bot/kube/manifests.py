@@ -1,0 +1,97 @@
+"""Offline cluster reader: a folder of manifests instead of a live API server.
+
+Reads every `*.yaml` / `*.yml` / `*.json` file below a folder, multi-document YAML and
+`kubectl get -o yaml` List objects alike, and files each object under its kind. Secrets keep
+their name and type only. Unparseable files are reported as read errors for every kind, so no
+verdict reads them as "nothing there".
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from workflows.mesh.snapshot import ClusterSnapshot, Kind, RawObject
+
+_KINDS = {kind.value: kind for kind in Kind}
+_MESH_CONFIG_NAME = "istio"
+_SUFFIXES = {".yaml", ".yml", ".json"}
+# libyaml's safe loader when PyYAML was built with it (the wheels are): ~10x faster, same result.
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class ManifestReader:
+    """A ClusterReader over a folder of manifests (re-read on every snapshot)."""
+
+    def __init__(self, root: Path, *, root_namespace: str = "istio-system") -> None:
+        self.root = root
+        self.root_namespace = root_namespace
+
+    def snapshot(self) -> ClusterSnapshot:
+        """Read every manifest below the folder; a broken file makes every kind unreadable."""
+        objects: dict[Kind, list[RawObject]] = defaultdict(list)
+        problems: list[str] = []
+        if not self.root.is_dir():
+            problems.append(f"{self.root} is not a folder of manifests")
+        files = sorted(p for p in self.root.rglob("*") if p.suffix in _SUFFIXES and p.is_file())
+        for path in files:
+            try:
+                documents = list(yaml.load_all(path.read_text("utf-8"), Loader=_LOADER))
+            except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
+                problems.append(f"{path.name}: {_first_line(e)}")
+                continue
+            for document in documents:
+                for obj in _flatten(document):
+                    kind = _KINDS.get(str(obj.get("kind", "")))
+                    if kind is not None and self._wanted(kind, obj):
+                        objects[kind].append(_sanitised(kind, obj))
+        errors = {kind: "; ".join(problems) for kind in Kind} if problems else {}
+        return ClusterSnapshot(
+            objects={kind: tuple(items) for kind, items in objects.items()},
+            errors=errors,
+            root_namespace=self.root_namespace,
+            source=f"manifests in {self.root}",
+        )
+
+    def _wanted(self, kind: Kind, obj: RawObject) -> bool:
+        if kind is not Kind.CONFIG_MAP:
+            return True
+        meta = obj.get("metadata") or {}
+        return bool(
+            meta.get("name") == _MESH_CONFIG_NAME and meta.get("namespace") == self.root_namespace
+        )
+
+
+def _flatten(document: Any) -> list[RawObject]:
+    """One object, or the items of a List (`kind: List` or `kind: PodList`), or nothing."""
+    if not isinstance(document, dict):
+        return []
+    if str(document.get("kind", "")).endswith("List") and isinstance(document.get("items"), list):
+        item_kind = str(document["kind"]).removesuffix("List")
+        flattened = []
+        for item in document["items"]:
+            if isinstance(item, dict):
+                if "kind" not in item and item_kind:
+                    item = {**item, "kind": item_kind}
+                flattened.append(item)
+        return flattened
+    return [document]
+
+
+def _sanitised(kind: Kind, obj: RawObject) -> RawObject:
+    """A copy with a namespace filled in and, for Secrets, no data."""
+    meta = dict(obj.get("metadata") or {})
+    if kind is not Kind.NAMESPACE:
+        meta.setdefault("namespace", "default")
+    clean = {**obj, "metadata": meta}
+    if kind is Kind.SECRET:
+        clean.pop("data", None)
+        clean.pop("stringData", None)
+    return clean
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__

@@ -1,0 +1,93 @@
+"""Slack-side state in Redis: where each rollout's message lives, retry claims, App Home hashes.
+
+Keys (DESIGN.md, "State in Redis"):
+
+    meshgate:{shop/checkout}:message   {"channel": ..., "ts": ...} of the rollout's message
+    meshgate:delivery:<id>             a claimed Slack delivery (event_id / trigger_id), with TTL
+    meshgate:home:<user>               the hash of the App Home view last published to a user
+    meshgate:tick:<job>:<n>            the replica that runs a scheduled job's n-th tick
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import redis
+
+from bot.state.store import translated
+
+_PREFIX = "meshgate"
+# Slack retries a delivery for up to about an hour (three retries, backing off); keep claims 2 h.
+_CLAIM_TTL_S = 2 * 3600
+
+
+@dataclass(frozen=True)
+class MessageRef:
+    """A posted message: its channel and timestamp (its id in Slack)."""
+
+    channel: str
+    ts: str
+    rendered: str = ""  # what state it shows (see Publisher): skip updates that change nothing
+    digest: str = ""  # a hash of its blocks: a refreshed checklist that changed nothing is skipped
+
+
+class SlackState:
+    """Slack bookkeeping on the same Redis as the rollouts."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self._redis = client
+
+    def message_of(self, service: str) -> MessageRef | None:
+        """The rollout's message, if one was posted."""
+        with translated(f"reading the message of {service}"):
+            raw = self._redis.get(f"{_PREFIX}:{{{service}}}:message")
+        if raw is None:
+            return None
+        data = json.loads(raw)
+        return MessageRef(
+            channel=str(data["channel"]),
+            ts=str(data["ts"]),
+            rendered=str(data.get("rendered", "")),
+            digest=str(data.get("digest", "")),
+        )
+
+    def remember_message(self, service: str, ref: MessageRef) -> None:
+        """Record where the rollout's message lives."""
+        with translated(f"recording the message of {service}"):
+            self._redis.set(
+                f"{_PREFIX}:{{{service}}}:message",
+                json.dumps(
+                    {
+                        "channel": ref.channel,
+                        "ts": ref.ts,
+                        "rendered": ref.rendered,
+                        "digest": ref.digest,
+                    }
+                ),
+            )
+
+    def claim_delivery(self, delivery_id: str) -> bool:
+        """True the first time a delivery id is seen; False for Slack's retries of it."""
+        with translated("claiming a Slack delivery"):
+            return bool(
+                self._redis.set(f"{_PREFIX}:delivery:{delivery_id}", "1", nx=True, ex=_CLAIM_TTL_S)
+            )
+
+    def claim_tick(self, job: str, tick: int) -> bool:
+        """True for the one replica that claims `job` at this aligned tick (DESIGN, Scale)."""
+        with translated(f"claiming tick {tick} of {job}"):
+            return bool(
+                self._redis.set(f"{_PREFIX}:tick:{job}:{tick}", "1", nx=True, ex=_CLAIM_TTL_S)
+            )
+
+    def home_hash(self, user: str) -> str | None:
+        """The hash Slack gave the last App Home view published to `user`."""
+        with translated("reading an App Home hash"):
+            raw = self._redis.get(f"{_PREFIX}:home:{user}")
+        return None if raw is None else str(raw)
+
+    def remember_home_hash(self, user: str, view_hash: str) -> None:
+        """Keep the view hash for the next views.publish."""
+        with translated("recording an App Home hash"):
+            self._redis.set(f"{_PREFIX}:home:{user}", view_hash)

@@ -1,0 +1,1 @@
+"""State adapters: the Redis store, Redis URLs, and the embedded Redis server."""

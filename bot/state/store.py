@@ -1,0 +1,187 @@
+"""The state store on Redis: one JSON document per rollout, written by compare-and-set.
+
+Keys (DESIGN.md, "State in Redis"); the hash tag `{NS/NAME}` keeps a rollout's keys in one slot
+so the same transaction works on Redis Cluster:
+
+    meshgate:{shop/checkout}:rollout   the rollout document (JSON, with a version)
+    meshgate:{shop/checkout}:trail     the audit trail (a stream of TrailEntry JSON)
+    meshgate:{shop/checkout}:change:P  what phase P's applied change replaced (for rollback)
+    meshgate:rollouts                  the set of services that have a rollout
+
+A transition is WATCH / GET / MULTI SET + XADD / EXEC: if anyone wrote the document in between,
+EXEC fails and the step runs again on the newer document, so fifty concurrent approvals give
+exactly one transition. Any Redis failure becomes StoreUnavailable with nothing half-written.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import redis
+from pydantic import ValidationError
+
+from bot.state import urls as redis_urls
+from workflows.ports import Step, StoreConflict, StoreUnavailable
+from workflows.rollout.machine import Rollout, Transition
+from workflows.rollout.trail import TrailEntry
+
+log = logging.getLogger(__name__)
+
+_PREFIX = "meshgate"
+_INDEX = f"{_PREFIX}:rollouts"
+# A stream entry is ~300 bytes; 10,000 keeps years of a rollout's history in ~3 MB.
+_TRAIL_MAXLEN = 10_000
+# Each lost race means another writer succeeded; 100 rounds covers far more than 50 clickers.
+_MAX_ROUNDS = 100
+
+
+def rollout_key(service: str) -> str:
+    """The document key of a service's rollout."""
+    return f"{_PREFIX}:{{{service}}}:rollout"
+
+
+def trail_key(service: str) -> str:
+    """The stream key of a service's audit trail."""
+    return f"{_PREFIX}:{{{service}}}:trail"
+
+
+@contextmanager
+def translated(what: str) -> Iterator[None]:
+    """Turn redis-py errors into StoreUnavailable, without URLs or passwords in the text."""
+    try:
+        yield
+    except (redis.ConnectionError, redis.TimeoutError) as e:
+        raise StoreUnavailable(f"cannot reach Redis while {what}: {type(e).__name__}") from e
+    except redis.RedisError as e:
+        raise StoreUnavailable(f"Redis refused {what}: {str(e).splitlines()[0][:200]}") from e
+
+
+class RedisStore:
+    """A StateStore on a Redis server (standalone, cluster-compatible keys)."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self._redis = client
+
+    @classmethod
+    def from_url(cls, url: str, *, timeout: float = 3.0) -> RedisStore:
+        """Connect lazily to `url` (see bot.redis_urls: server, TLS, socket, Sentinel)."""
+        return cls(redis_urls.client(url, timeout=timeout))
+
+    @property
+    def client(self) -> redis.Redis:
+        """The Redis client, for adapters that keep their own keys beside the rollouts."""
+        return self._redis
+
+    def close(self) -> None:
+        """Release the connection pool."""
+        self._redis.close()
+
+    def ping(self) -> None:
+        """Raise StoreUnavailable unless Redis answers."""
+        with translated("checking the connection"):
+            self._redis.ping()
+
+    def load(self, service: str) -> Rollout | None:
+        """The stored rollout, or None; a corrupt document is reported, not ignored."""
+        with translated(f"reading {service}"):
+            raw = self._redis.get(rollout_key(service))
+        return None if raw is None else _decode(service, str(raw))
+
+    def transact(
+        self, service: str, step: Step, *, entry: Callable[[Transition], TrailEntry]
+    ) -> Transition:
+        """Compare-and-set on the rollout document; see the module docstring."""
+        key = rollout_key(service)
+        with translated(f"updating {service}"), self._redis.pipeline(transaction=True) as pipe:
+            for _ in range(_MAX_ROUNDS):
+                try:
+                    pipe.watch(key)  # type: ignore[no-untyped-call]
+                    raw = pipe.get(key)
+                    before = None if raw is None else _decode(service, str(raw))
+                    transition = step(before)
+                    if before is None:
+                        # Outside the transaction and idempotent: a name without a document
+                        # (EXEC lost) is skipped by `rollouts`, never half a rollout.
+                        self._redis.sadd(_INDEX, service)
+                    pipe.multi()
+                    pipe.set(key, transition.rollout.model_dump_json())
+                    pipe.xadd(
+                        trail_key(service),
+                        {"entry": entry(transition).model_dump_json()},
+                        maxlen=_TRAIL_MAXLEN,
+                        approximate=True,
+                    )
+                    pipe.execute()
+                    return transition
+                except redis.WatchError:
+                    continue
+                finally:
+                    pipe.reset()
+        raise StoreConflict(f"{service} changed {_MAX_ROUNDS} times while this ran; try again")
+
+    def record(self, service: str, entry: TrailEntry) -> None:
+        """Append a trail entry that changes no state (a refusal)."""
+        with translated(f"recording history of {service}"):
+            self._redis.xadd(
+                trail_key(service),
+                {"entry": entry.model_dump_json()},
+                maxlen=_TRAIL_MAXLEN,
+                approximate=True,
+            )
+
+    def history(self, service: str, *, limit: int) -> list[TrailEntry]:
+        """The newest `limit` entries, oldest first."""
+        with translated(f"reading history of {service}"):
+            rows = self._redis.xrevrange(trail_key(service), count=limit)
+        entries = []
+        for _id, fields in reversed(rows or []):
+            try:
+                entries.append(TrailEntry.model_validate_json((fields or {})["entry"]))
+            except (KeyError, ValidationError):
+                log.warning("skipping unreadable trail entry %s of %s", _id, service)
+        return entries
+
+    def rollouts(self) -> list[Rollout]:
+        """Every stored rollout, sorted by service."""
+        with translated("listing rollouts"):
+            services = sorted(str(s) for s in self._redis.smembers(_INDEX))
+            raws = self._redis.mget([rollout_key(s) for s in services]) if services else []
+        return [_decode(s, str(raw)) for s, raw in zip(services, raws, strict=True) if raw]
+
+    def save_change(self, service: str, phase: str, records: list[dict[str, Any]]) -> None:
+        """Keep what a phase's applied change replaced, for its rollback."""
+        with translated(f"recording the change of {service}"):
+            self._redis.set(change_key(service, phase), json.dumps(records))
+
+    def change_of(self, service: str, phase: str) -> list[dict[str, Any]] | None:
+        """The records saved for a phase's change, or None."""
+        with translated(f"reading the change of {service}"):
+            raw = self._redis.get(change_key(service, phase))
+        if raw is None:
+            return None
+        records = json.loads(str(raw))
+        return [dict(r) for r in records] if isinstance(records, list) else None
+
+    def forget_change(self, service: str, phase: str) -> None:
+        """Drop a phase's change records once it was rolled back."""
+        with translated(f"clearing the change of {service}"):
+            self._redis.delete(change_key(service, phase))
+
+
+def change_key(service: str, phase: str) -> str:
+    """Where the records of a phase's applied change live."""
+    return f"{_PREFIX}:{{{service}}}:change:{phase}"
+
+
+def _decode(service: str, raw: str) -> Rollout:
+    try:
+        return Rollout.model_validate_json(raw)
+    except ValidationError as e:
+        raise StoreUnavailable(
+            f"the stored rollout of {service} is unreadable ({e.error_count()} problem(s)); "
+            f"inspect key {rollout_key(service)}"
+        ) from e

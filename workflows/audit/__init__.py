@@ -1,0 +1,1 @@
+"""The audit: per-service posture reports, findings and regressions against a baseline."""

@@ -1,0 +1,1 @@
+"""Phase changes: the Istio objects each phase applies, built as pure values."""

@@ -1,0 +1,1 @@
+"""Gates: automated checks over a cluster snapshot, verdicts, and checklist evaluation."""
