@@ -158,7 +158,8 @@ def _reader(args: argparse.Namespace) -> ClusterReader:
         except ValidationError as e:
             raise AuditUsageError(f"invalid MESHGATE_ settings: {e.error_count()} error(s)") from e
     # The kubernetes client loads only when a live cluster is asked for.
-    from bot.kube.live import KubeError, LiveClusterReader
+    from bot.kube.errors import KubeError
+    from bot.kube.live import LiveClusterReader
 
     try:
         return LiveClusterReader.from_kubeconfig(context=context)

@@ -115,7 +115,8 @@ def cluster_from(
     if not context:
         return None, None
     from bot.kube.changes import KubeChanges
-    from bot.kube.live import KubeError, LiveClusterReader
+    from bot.kube.errors import KubeError
+    from bot.kube.live import LiveClusterReader
     from bot.kube.writer import KubeWriter
 
     try:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from bot.kube.live import KubeError
+from bot.kube.errors import KubeError
 from bot.kube.writer import Applied, KubeWriter
 from workflows.changes.actions import PlannedObject
 from workflows.ports import ChangeFailed, ChangeRecord

@@ -23,295 +23,37 @@ LIST into the client's models costs about ten times the CPU, and the snapshot wa
 A kind that cannot be read never fails the snapshot: 403, 5xx, timeouts and broken responses
 go into `snapshot.errors` with a short message, so the verdicts that need it are `unknown`.
 
-Errors this module (and `bot.kube_writer`) raise, translated from `ApiException` and urllib3
-errors with the cause kept (`raise ... from e`) and without tokens or payloads:
-
-    KubeError                 a Kubernetes API call failed; `status`, `reason`, short message
-    ├── KubeConfigInvalid     no usable kubeconfig / in-cluster service account
-    ├── KubeUnavailable       cannot connect, 5xx, 429, broken response: try again later
-    │   └── KubeTimeout       no answer within the request timeout
-    ├── KubeForbidden         401 / 403: meshgate's RBAC does not allow it (deploy/rbac.yaml)
-    ├── KubeNotFound          404: the object (or the kind) is not there
-    ├── KubeConflict          409: already exists, modified meanwhile, or another field manager
-    └── KubeInvalid           400 / 415 / 422: the server rejected the request as invalid
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Self
 
-import urllib3
-from kubernetes import client as kube_client
-from kubernetes import config as kube_config
-from kubernetes.config.config_exception import ConfigException
-
+from bot.kube.errors import KubeError, KubeNotFound
+from bot.kube.sources import BUILTIN_GROUPS, SOURCES, KindSource
+from bot.kube.transport import (
+    DEFAULT_TIMEOUT,
+    JSON,
+    KubeTransport,
+    api_client_for_host,
+    api_client_from_configuration,
+    api_client_from_kubeconfig,
+    api_client_in_cluster,
+)
 from workflows.mesh.snapshot import ClusterSnapshot, Kind, RawObject
 
 # A page of 500 is what kubectl uses (`--chunk-size` default), and keeps a 4,000-pod LIST
 # to eight requests without making one response large.
 DEFAULT_PAGE_SIZE = 500
-DEFAULT_TIMEOUT = 30.0
 DEFAULT_WORKERS = 4
-JSON = "application/json"
 PARTIAL_METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
 TLS_SECRET_TYPE = "kubernetes.io/tls"  # noqa: S105 - a Secret type, not a secret
 MESH_CONFIG_NAME = "istio"
 # Annotations kubectl writes with the whole applied object in them: for a Secret, its data.
 _DROPPED_SECRET_ANNOTATIONS = ("kubectl.kubernetes.io/last-applied-configuration",)
-# Retry connection failures once, never a read: a read timeout is reported, not repeated
-# (urllib3's default would make one slow LIST cost four timeouts).
-_RETRIES = urllib3.Retry(total=1, connect=1, read=0, status=0, redirect=0, other=0)
-
-
-class KubeError(Exception):
-    """A Kubernetes API call failed; the message is short and safe to log or show."""
-
-    def __init__(
-        self, message: str, *, status: int = 0, reason: str = "", detail: str = ""
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
-        self.reason = reason
-        self.detail = detail or message  # the message without the request it was about
-
-    def about(self, what: str) -> KubeError:
-        """The same error (same class and status), its message naming `what` was attempted."""
-        return type(self)(
-            f"{what}: {self.detail}", status=self.status, reason=self.reason, detail=self.detail
-        )
-
-
-class KubeConfigInvalid(KubeError):
-    """No usable kubeconfig context or in-cluster service account."""
-
-
-class KubeUnavailable(KubeError):
-    """The API server cannot be reached or failed (5xx, 429, broken response)."""
-
-
-class KubeTimeout(KubeUnavailable):
-    """No answer within the request timeout."""
-
-
-class KubeForbidden(KubeError):
-    """401 or 403: meshgate is not allowed to do this (see deploy/rbac.yaml)."""
-
-
-class KubeNotFound(KubeError):
-    """404: the object or the kind is not there."""
-
-
-class KubeConflict(KubeError):
-    """409: the object already exists, changed meanwhile, or another manager owns a field."""
-
-
-class KubeInvalid(KubeError):
-    """400, 415 or 422: the server rejected the request as invalid."""
-
-
-_BY_STATUS: Mapping[int, type[KubeError]] = {
-    400: KubeInvalid,
-    401: KubeForbidden,
-    403: KubeForbidden,
-    404: KubeNotFound,
-    409: KubeConflict,
-    415: KubeInvalid,
-    422: KubeInvalid,
-}
-_MAX_MESSAGE = 200
-
-
-class KubeTransport:
-    """JSON over the `kubernetes` client's ApiClient: raw requests, translated errors.
-
-    Uses `param_serialize` (which adds the credentials the configuration holds, refreshing
-    exec-plugin tokens) and `call_api`, and parses the body with `json.loads`.
-    """
-
-    def __init__(self, api_client: Any, *, timeout: float = DEFAULT_TIMEOUT) -> None:
-        self.api_client = api_client
-        self.timeout = timeout
-
-    @property
-    def host(self) -> str:
-        """The API server URL."""
-        return str(self.api_client.configuration.host)
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        query: Sequence[tuple[str, str]] = (),
-        body: Any = None,
-        content_type: str | None = None,
-        accept: str = JSON,
-    ) -> Any:
-        """Send one request and return the parsed JSON body; raise a KubeError on failure."""
-        what = f"{method} {path}"
-        headers = {"Accept": accept}
-        if content_type is not None:
-            headers["Content-Type"] = content_type
-        try:
-            _, url, header_params, serialized, _ = self.api_client.param_serialize(
-                method=method,
-                resource_path=path,
-                query_params=list(query) or None,
-                header_params=headers,
-                body=body,
-                auth_settings=["BearerToken"],
-            )
-            response = self.api_client.call_api(
-                method,
-                url,
-                header_params=header_params,
-                body=serialized,
-                _request_timeout=self.timeout,
-            )
-            try:
-                data = response.read()
-            finally:
-                response.response.release_conn()
-        except urllib3.exceptions.HTTPError as e:
-            raise _from_urllib3(e, what=what, timeout=self.timeout) from e
-        except kube_client.ApiException as e:  # raised by the client for TLS failures
-            detail = _short(str(e.reason))
-            raise KubeUnavailable(f"{what}: {detail}", status=e.status, detail=detail) from e
-        if not 200 <= response.status <= 299:
-            raise _from_status(response.status, data, what=what)
-        try:
-            return json.loads(data) if data else {}
-        except ValueError as e:
-            raise KubeUnavailable(
-                f"{what}: the response is not JSON", status=response.status
-            ) from e
-
-    def close(self) -> None:
-        """Release pooled connections."""
-        self.api_client.close()
-
-
-def _from_status(status: int, data: bytes, *, what: str) -> KubeError:
-    reason, message = "", ""
-    try:
-        body = json.loads(data)
-        if isinstance(body, dict):
-            reason, message = str(body.get("reason", "")), str(body.get("message", ""))
-    except ValueError:
-        pass
-    error = _BY_STATUS.get(status, KubeUnavailable if status >= 500 or status == 429 else KubeError)
-    detail = f"{status} {reason or 'error'}"
-    if message:
-        detail += f": {_short(message)}"
-    return error(f"{what}: {detail}", status=status, reason=reason, detail=detail)
-
-
-def _from_urllib3(error: urllib3.exceptions.HTTPError, *, what: str, timeout: float) -> KubeError:
-    cause: BaseException = error
-    if isinstance(error, urllib3.exceptions.MaxRetryError) and error.reason is not None:
-        cause = error.reason
-    # NewConnectionError subclasses ConnectTimeoutError in urllib3 2: test it first.
-    if isinstance(cause, urllib3.exceptions.NewConnectionError):
-        detail = "cannot connect to the API server"
-    elif isinstance(cause, urllib3.exceptions.TimeoutError):
-        detail = f"no answer within {timeout:g}s"
-        return KubeTimeout(f"{what}: {detail}", detail=detail)
-    else:
-        detail = f"connection failed ({type(cause).__name__})"
-    return KubeUnavailable(f"{what}: {detail}", detail=detail)
-
-
-def _short(text: str) -> str:
-    line = text.strip().splitlines()[0] if text.strip() else ""
-    return line if len(line) <= _MAX_MESSAGE else line[: _MAX_MESSAGE - 1] + "…"
-
-
-def api_client_from_configuration(configuration: Any) -> Any:
-    """An ApiClient for a `kubernetes.client.Configuration`, with meshgate's retry policy."""
-    configuration.retries = _RETRIES
-    return kube_client.ApiClient(configuration)
-
-
-def api_client_for_host(host: str, *, token: str | None = None) -> Any:
-    """An ApiClient for an API server URL and an optional bearer token."""
-    configuration = kube_client.Configuration(host=host)
-    if token is not None:
-        configuration.api_key = {"BearerToken": token}
-        configuration.api_key_prefix = {"BearerToken": "Bearer"}
-    return api_client_from_configuration(configuration)
-
-
-def api_client_from_kubeconfig(
-    context: str | None = None, *, config_file: str | None = None
-) -> Any:
-    """An ApiClient for a kubeconfig context (None: the current one); KubeConfigInvalid if not."""
-    configuration = kube_client.Configuration()
-    try:
-        kube_config.load_kube_config(  # type: ignore[no-untyped-call]
-            config_file=config_file,
-            context=context,
-            client_configuration=configuration,
-            persist_config=False,
-        )
-    except (ConfigException, OSError, ValueError, TypeError) as e:
-        raise KubeConfigInvalid(f"kubeconfig: {_short(str(e))}") from e
-    return api_client_from_configuration(configuration)
-
-
-def api_client_in_cluster() -> Any:
-    """An ApiClient for the pod's service account; KubeConfigInvalid outside a pod."""
-    configuration = kube_client.Configuration()
-    try:
-        kube_config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
-    except (ConfigException, OSError) as e:
-        raise KubeConfigInvalid(f"in-cluster config: {_short(str(e))}") from e
-    return api_client_from_configuration(configuration)
-
-
-@dataclass(frozen=True)
-class KindSource:
-    """Where a kind lives in the API: group, plural, and versions in order of preference."""
-
-    kind: Kind
-    group: str
-    plural: str
-    versions: tuple[str, ...] = ("v1",)
-
-    def path(self, version: str) -> str:
-        """The cluster-wide collection path in `version`."""
-        prefix = f"/apis/{self.group}/{version}" if self.group else f"/api/{version}"
-        return f"{prefix}/{self.plural}"
-
-    def api_version(self, version: str) -> str:
-        """`v1` or `group/version`."""
-        return f"{self.group}/{version}" if self.group else version
-
-
-_ISTIO = ("v1", "v1beta1")
-SOURCES: tuple[KindSource, ...] = (
-    KindSource(Kind.NAMESPACE, "", "namespaces"),
-    KindSource(Kind.SERVICE, "", "services"),
-    KindSource(Kind.POD, "", "pods"),
-    KindSource(Kind.DEPLOYMENT, "apps", "deployments"),
-    KindSource(Kind.STATEFULSET, "apps", "statefulsets"),
-    KindSource(Kind.PEER_AUTHENTICATION, "security.istio.io", "peerauthentications", _ISTIO),
-    KindSource(Kind.AUTHORIZATION_POLICY, "security.istio.io", "authorizationpolicies", _ISTIO),
-    KindSource(Kind.DESTINATION_RULE, "networking.istio.io", "destinationrules", _ISTIO),
-    KindSource(Kind.VIRTUAL_SERVICE, "networking.istio.io", "virtualservices", _ISTIO),
-    KindSource(Kind.GATEWAY, "networking.istio.io", "gateways", _ISTIO),
-    KindSource(Kind.SERVICE_ENTRY, "networking.istio.io", "serviceentries", _ISTIO),
-    KindSource(Kind.SIDECAR, "networking.istio.io", "sidecars", _ISTIO),
-    KindSource(Kind.CERTIFICATE, "cert-manager.io", "certificates"),
-    KindSource(Kind.SECRET, "", "secrets"),
-    KindSource(Kind.CONFIG_MAP, "", "configmaps"),
-)
-# Always served by a conformant API server: no discovery request needed for them.
-_BUILTIN_GROUPS = frozenset({"", "apps"})
 
 
 @dataclass(frozen=True)
@@ -409,9 +151,9 @@ class LiveClusterReader:
         versions: dict[Kind, str] = {}
         unserved: set[Kind] = set()
         errors: dict[Kind, str] = {}
-        custom = [s for s in SOURCES if s.group not in _BUILTIN_GROUPS]
+        custom = [s for s in SOURCES if s.group not in BUILTIN_GROUPS]
         for source in SOURCES:
-            if source.group in _BUILTIN_GROUPS:
+            if source.group in BUILTIN_GROUPS:
                 versions[source.kind] = source.versions[0]
         try:
             groups = self.transport.request("GET", "/apis")

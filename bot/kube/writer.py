@@ -43,11 +43,10 @@ from typing import Any, Self
 
 import yaml
 
-from bot.kube.live import (
+from bot.kube.errors import KubeError, KubeNotFound
+from bot.kube.sources import SOURCES
+from bot.kube.transport import (
     DEFAULT_TIMEOUT,
-    SOURCES,
-    KubeError,
-    KubeNotFound,
     KubeTransport,
     api_client_for_host,
     api_client_from_kubeconfig,

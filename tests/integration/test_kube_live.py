@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.kube.live import KubeConfigInvalid, LiveClusterReader
+from bot.kube.errors import KubeConfigInvalid
+from bot.kube.live import LiveClusterReader
 from bot.kube.manifests import ManifestReader
 from tests.support import kube_fixtures, reference
 from tests.support.kube_api import FakeKubeApi

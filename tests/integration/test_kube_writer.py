@@ -13,14 +13,8 @@ from typing import Any
 
 import pytest
 
-from bot.kube.live import (
-    KubeConflict,
-    KubeForbidden,
-    KubeInvalid,
-    KubeNotFound,
-    KubeUnavailable,
-    LiveClusterReader,
-)
+from bot.kube.errors import KubeConflict, KubeForbidden, KubeInvalid, KubeNotFound, KubeUnavailable
+from bot.kube.live import LiveClusterReader
 from bot.kube.writer import Applied, KubeWriter
 from tests.support import kube_fixtures
 from tests.support.kube_api import FakeKubeApi
