@@ -20,10 +20,9 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
 
-import waitress.server
 from slack_bolt import App
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -37,25 +36,14 @@ from tests.support.clock import ManualClock  # noqa: E402
 from tests.support.contexts import context  # noqa: E402
 from tests.support.redis_server import RedisServer  # noqa: E402
 from tests.support.slack_api import SlackWebStandIn  # noqa: E402
-from tests.support.slack_app import SECRET, TOKEN, build  # noqa: E402
+from tests.support.slack_app import SECRET, TOKEN, open_bot, serve_wsgi  # noqa: E402
 
 CONCURRENCY = 20
 SVC = "shop/productpage"
 
 
 def serve(app: App) -> tuple[str, Callable[[], None]]:
-    server: Any = waitress.server.create_server(
-        MeshgateWsgi(app), host="127.0.0.1", port=0, threads=8
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-
-    def stop() -> None:
-        server.close()
-        server.task_dispatcher.shutdown()
-        thread.join(timeout=5)
-
-    return f"http://127.0.0.1:{server.effective_port}/slack/events", stop
+    return serve_wsgi(MeshgateWsgi(app))
 
 
 def bare_app(slack: SlackWebStandIn) -> App:
@@ -112,7 +100,7 @@ def main() -> int:
     args = parser.parse_args()
     # waitress warns at each queued request; queueing is what the benchmark provokes
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
-    with tempfile.TemporaryDirectory() as tmp, SlackWebStandIn() as slack:
+    with tempfile.TemporaryDirectory() as tmp, SlackWebStandIn() as slack, ExitStack() as stack:
         redis = RedisServer(data_dir=Path(tmp) / "redis").start()
         store = RedisStore.from_url(redis.url)
         try:
@@ -120,14 +108,21 @@ def main() -> int:
             base = context(store, ManualClock())
             assert base.cluster is not None
             shared = dataclasses.replace(base, cluster=CachedClusterReader(base.cluster))
-            meshgate, ctx = build(slack, shared)
+            bot = stack.enter_context(ExitStack())
+            meshgate = open_bot(slack, shared, bot)  # what `meshgate serve` builds
+            assert meshgate.slack is not None
+            ctx = meshgate.ctx
             assert dispatch.execute(f"start {SVC}", actor="UBENCH", ctx=ctx).ok
             results = {}
-            for name, app in (("bare Bolt (ack only)", bare_app(slack)), ("meshgate", meshgate)):
+            apps = (("bare Bolt (ack only)", bare_app(slack)), ("meshgate", meshgate.slack.app))
+            for name, app in apps:
                 url, stop = serve(app)
                 measure(url, rounds=1)  # warm-up: first-request auth.test, imports, pools
                 results[name] = measure(url, rounds=args.rounds)
                 stop()
+            meshgate.slack.worker.wait_idle(timeout=120)
+            done = len(slack.calls_to("chat.postEphemeral"))
+            print(f"meshgate answered {done} commands after their acks")
         finally:
             store.close()
             redis.stop()

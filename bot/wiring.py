@@ -1,14 +1,20 @@
-"""Wiring a Context from settings: the store (Redis URL or embedded), playbook, approvers.
+"""The composition root: every adapter is built here, once, for every front end.
 
-Used by every front end (console, demo, Slack) so they run on the same parts.
+`open_bot` builds the store (a Redis URL, or an embedded Redis in the state folder), the
+playbook, the command context over the cluster reader and writer it is given, and, when Slack
+settings are given, the Web API client, the Slack bookkeeping, one Publisher, the worker and the
+Bolt app, plus the scheduler. `meshgate serve`, the console, the demo, the benches and the tests
+all get their bot from it, so the app the tests drive is the app `serve` runs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.errors import StartupError
 from bot.settings import Settings
@@ -17,8 +23,14 @@ from bot.state.store import RedisStore
 from commands.context import Context
 from workflows import playbook as playbooks
 from workflows.playbook import Playbook
-from workflows.ports import ClusterReader, ClusterWriter, Directory
-from workflows.rollout.machine import Approvers
+from workflows.ports import ClusterReader, ClusterWriter
+from workflows.rollout.state import Approvers
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from bot.slack.app import SlackParts
+    from bot.slack.config import SlackSettings
 
 
 def utc_now() -> datetime:
@@ -40,18 +52,36 @@ def load_playbook(path: Path | None) -> Playbook:
         raise StartupError(str(e)) from e
 
 
+@dataclass(frozen=True)
+class Bot:
+    """Everything one meshgate process runs on."""
+
+    ctx: Context
+    store: RedisStore
+    slack: SlackParts | None = None
+    scheduler: BackgroundScheduler | None = None  # when scheduled work runs (`serve`)
+
+
 @contextmanager
-def open_context(
+def open_bot(
     settings: Settings,
     *,
     cluster: ClusterReader | None,
     state_dir: Path,
     writer: ClusterWriter | None = None,
-    directory: Directory | None = None,
+    slack: SlackSettings | None = None,
+    schedule: bool = False,
+    clock: Callable[[], datetime] = utc_now,
+    playbook: Playbook | None = None,
     default_approvers: tuple[str, ...] | None = None,
-) -> Iterator[Context]:
-    """A Context on the configured Redis (or an embedded one in `state_dir`), closed on exit."""
-    playbook = load_playbook(settings.playbook)
+) -> Iterator[Bot]:
+    """The bot the settings describe; everything it started is stopped on exit.
+
+    `slack` is a checked bot.slack.config.SlackSettings (None: a console or CLI without
+    Slack). `schedule` starts the scheduled sweeps (`serve`). `clock` and `playbook` override
+    the wall clock and the configured playbook (tests, the demo).
+    """
+    book = playbook or load_playbook(settings.playbook)
     with ExitStack() as stack:
         url = settings.redis_url
         if url is None:
@@ -61,13 +91,27 @@ def open_context(
         store = RedisStore.from_url(url)
         stack.callback(store.close)
         approvers = default_approvers if default_approvers is not None else settings.approvers
-        yield Context(
+        ctx = Context(
             store=store,
-            playbook=playbook,
-            clock=utc_now,
+            playbook=book,
+            clock=clock,
             cluster=cluster,
-            directory=directory,
             default_approvers=Approvers.parse(approvers),
             writer=writer,
             read_only_cluster=writer is None,
         )
+        parts = None
+        scheduler = None
+        if slack is not None:
+            from bot.slack import app as slack_app  # Slack libraries load only for Slack
+
+            ctx, parts = slack_app.build(
+                ctx=ctx, store=store, slack=slack, slash_command=settings.slash_command
+            )
+            stack.callback(parts.worker.close)
+            if schedule:
+                from bot.slack import expiry
+
+                scheduler = expiry.start(ctx=ctx, publisher=parts.publisher, state=parts.state)
+                stack.callback(scheduler.shutdown, wait=False)
+        yield Bot(ctx=ctx, store=store, slack=parts, scheduler=scheduler)

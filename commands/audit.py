@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from commands import checking
 from commands.context import Context
-from commands.errors import CommandError, ErrorCode
+from commands.errors import CommandError
 from commands.parsing import Audit
 from commands.replies import Reply
 from workflows.audit import auditing as mesh_audit
+from workflows.errors import ErrorCode
 
 
 def handle(command: Audit, *, actor: str, ctx: Context) -> Reply:
@@ -22,9 +23,5 @@ def handle(command: Audit, *, actor: str, ctx: Context) -> Reply:
                 ErrorCode.NOT_FOUND, f"no Service {command.service} in {snapshot.source}"
             )
     report = mesh_audit.audit(snapshot=snapshot, services=services)
-    errors = sum(1 for s in report.services for f in s.findings if f.severity.value == "error")
-    unreadable = (
-        f"; could not read: {', '.join(sorted(snapshot.errors))}" if snapshot.errors else ""
-    )
-    message = f"audited {len(report.services)} service(s): {errors} error finding(s){unreadable}"
-    return Reply(command="audit", ok=True, message=message, audit=report)
+    unread = [f"could not read {kind}: {why}" for kind, why in sorted(snapshot.errors.items())]
+    return Reply(command="audit", ok=True, audit=report, warnings=unread or None)

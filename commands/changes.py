@@ -1,43 +1,34 @@
-"""Carrying out a phase's change through the ClusterWriter port: plan, preview, apply, revert.
+"""Phase changes through the ClusterWriter port: plan, dry-run, apply, revert.
 
-The plan is pure (workflows.actions over a fresh snapshot); the writer does the I/O. An advance
-that needs approval shows the server-side dry run's diff; the change is applied once the phase
-completes, its records kept for rollback. If applying fails, the rollout is rolled back to the
-phase at once and the reply says why, so a phase never reads "completed" without its change.
+The plan is pure (workflows.changes.actions over the pass's snapshot); the writer does the I/O.
+Failures come back as ChangeFailed (the writer's) or CommandError (a change that cannot be
+built, or a cluster that cannot be read), for the one-pass runner to decide on.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from commands import checking
 from commands.context import Context
-from commands.errors import CommandError, ErrorCode
+from commands.errors import CommandError
+from commands.replies import ClusterAction, ClusterChange
 from workflows.changes import actions
 from workflows.changes.actions import PlannedObject
+from workflows.errors import ErrorCode
 from workflows.mesh.snapshot import ClusterSnapshot
 from workflows.naming import ServiceRef
 from workflows.playbook import PhaseChange
-from workflows.ports import ChangeFailed
-from workflows.rollout.machine import HappeningKind, Transition
+from workflows.ports import ChangeFailed, ClusterWriter
+from workflows.rollout.trail import TrailEntry
 
 # Callers for the allow-list come from Istio request metrics, which this version does not read.
 _NO_CALLERS: tuple[str, ...] = ()
 
 
 def plan(
-    ctx: Context,
-    *,
-    change: PhaseChange,
-    service: ServiceRef,
-    snapshot: ClusterSnapshot | None,
-    now: datetime,
+    *, change: PhaseChange, service: ServiceRef, snapshot: ClusterSnapshot, now: datetime
 ) -> list[PlannedObject]:
     """The objects `change` needs for `service`; CommandError(conflict) when it cannot be built."""
-    if snapshot is None:
-        snapshot, why = checking.read_cluster(ctx)
-        if snapshot is None:
-            raise CommandError(ErrorCode.UNAVAILABLE, f"cannot plan the change: {why}")
     try:
         return actions.objects_for(
             change, service=service, snapshot=snapshot, callers=_NO_CALLERS, now=now
@@ -46,42 +37,51 @@ def plan(
         raise CommandError(ErrorCode.CONFLICT, f"cannot build the change: {e}") from e
 
 
-def preview(
-    ctx: Context,
-    *,
-    change: PhaseChange | None,
-    service: ServiceRef,
-    snapshot: ClusterSnapshot | None,
-) -> str:
-    """The dry run's diff for the approval message ("" without a change or a writer)."""
-    if change is None or ctx.writer is None:
-        return ""
-    planned = plan(ctx, change=change, service=service, snapshot=snapshot, now=ctx.clock())
+def preview(writer: ClusterWriter, planned: list[PlannedObject]) -> str:
+    """The server-side dry run's diff, for the approval request."""
     try:
-        return ctx.writer.preview(planned) or "(the dry run shows no difference)"
+        return writer.preview(planned) or "(the dry run shows no difference)"
     except ChangeFailed as e:
         raise CommandError(ErrorCode.CONFLICT, str(e)) from e
 
 
-def carry_out(ctx: Context, *, transition: Transition, service: ServiceRef) -> str:
-    """Apply or revert what the transition's happenings name; a sentence for the reply.
+def apply(
+    ctx: Context,
+    writer: ClusterWriter,
+    *,
+    service: ServiceRef,
+    phase: str,
+    change: PhaseChange,
+    planned: list[PlannedObject],
+    entry: TrailEntry,
+) -> ClusterChange:
+    """Apply `planned` and keep what it replaced, for rollback. Raises ChangeFailed."""
+    records = writer.apply(planned)
+    refs = [p.ref for p in planned]
+    done = entry.model_copy(update={"detail": "applied " + ", ".join(refs)})
+    ctx.store.save_change(str(service), phase, records, entry=done)
+    return ClusterChange(
+        action=ClusterAction.APPLIED, phase=phase, kind=change.kind.value, objects=refs
+    )
 
-    Raises ChangeFailed when applying fails (the caller rolls the rollout back).
-    """
-    if ctx.writer is None:
-        return ""
-    said = []
-    for happening in transition.happened:
-        change = happening.change
-        if change is None:
-            continue
-        if happening.kind is HappeningKind.PHASE_COMPLETED:
-            planned = plan(ctx, change=change, service=service, snapshot=None, now=ctx.clock())
-            ctx.store.save_change(str(service), happening.phase, ctx.writer.apply(planned))
-            said.append("applied " + ", ".join(p.ref for p in planned))
-        elif happening.kind is HappeningKind.ROLLED_BACK:
-            saved = ctx.store.change_of(str(service), happening.phase)
-            if saved:
-                said.append("reverted: " + "; ".join(ctx.writer.rollback(saved)))
-                ctx.store.forget_change(str(service), happening.phase)
-    return "; ".join(said)
+
+def revert(
+    ctx: Context,
+    writer: ClusterWriter,
+    *,
+    service: ServiceRef,
+    phase: str,
+    change: PhaseChange,
+    entry: TrailEntry,
+) -> ClusterChange | None:
+    """Restore what `phase`'s applied change replaced (None: nothing was recorded)."""
+    saved = ctx.store.change_of(str(service), phase)
+    if not saved:
+        return None
+    lines = writer.rollback(saved)
+    ctx.store.forget_change(str(service), phase)
+    undone = entry.model_copy(update={"detail": "reverted: " + "; ".join(lines)})
+    ctx.store.record(str(service), undone)
+    return ClusterChange(
+        action=ClusterAction.REVERTED, phase=phase, kind=change.kind.value, objects=lines
+    )

@@ -14,7 +14,7 @@ from workflows.gates import posture_checks
 from workflows.gates.checks import CheckFunction
 from workflows.playbook import Playbook
 from workflows.ports import ClusterReader, ClusterWriter, Directory, StateStore
-from workflows.rollout.machine import Approvers
+from workflows.rollout.state import Approvers
 
 
 @dataclass(frozen=True)

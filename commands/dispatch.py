@@ -2,7 +2,8 @@
 
 Parses, routes to the verb's handler, and turns failures into replies: CommandError verbatim,
 store outages as `unavailable`, anything else as `internal` with a correlation id that is also
-in the log line carrying the traceback.
+in the log line carrying the traceback. Every rollout event goes through the one-pass runner
+(commands.transitions); queries have a handler each.
 """
 
 from __future__ import annotations
@@ -12,46 +13,39 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from commands import (
-    advance,
-    audit,
-    decisions,
-    history,
-    listing,
-    not_yet,
-    parsing,
-    start,
-    status,
-)
-from commands import (
-    help as help_verb,
-)
+from commands import audit, history, listing, not_yet, parsing, status, transitions
+from commands import help as help_verb
 from commands.context import Context
-from commands.errors import CommandError, ErrorCode
+from commands.errors import CommandError
 from commands.replies import ErrorView, Reply
+from workflows.errors import ErrorCode
 from workflows.ports import StoreConflict, StoreUnavailable
+from workflows.rollout.events import (
+    Abort,
+    Advance,
+    ApplyFailed,
+    Approve,
+    Attest,
+    Reject,
+    Rollback,
+    Start,
+)
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[..., Reply]
 
-_HANDLERS: dict[type[Any], Handler] = {
+_QUERIES: dict[type[Any], Handler] = {
     parsing.Help: help_verb.handle,
     parsing.ListRollouts: listing.handle,
-    parsing.Start: start.handle,
     parsing.Status: status.handle,
-    parsing.Advance: advance.handle,
-    parsing.Approve: decisions.handle,
-    parsing.Reject: decisions.handle,
-    parsing.Attest: decisions.handle,
-    parsing.Rollback: decisions.handle,
-    parsing.Abort: decisions.handle,
     parsing.History: history.handle,
     parsing.Metrics: not_yet.handle,
     parsing.Audit: audit.handle,
     parsing.Ack: not_yet.handle,
     parsing.Snooze: not_yet.handle,
 }
+_EVENTS = (Start, Advance, Approve, Reject, Attest, Rollback, Abort, ApplyFailed)
 
 
 def execute(text: str, *, actor: str, ctx: Context) -> Reply:
@@ -67,7 +61,9 @@ def run(command: parsing.Command, *, actor: str, ctx: Context) -> Reply:
     """Run an already-parsed command (buttons build commands directly)."""
     verb = parsing.verb_of(command)
     try:
-        return _HANDLERS[type(command)](command, actor=actor, ctx=ctx)
+        if isinstance(command, _EVENTS):
+            return transitions.run(command, actor=actor, ctx=ctx)
+        return _QUERIES[type(command)](command, actor=actor, ctx=ctx)
     except CommandError as e:
         return error_reply(verb, e)
     except StoreUnavailable as e:

@@ -10,4 +10,4 @@ from commands.replies import HelpLine, Reply
 def handle(command: Help, *, actor: str, ctx: Context) -> Reply:
     """The list of verbs."""
     lines = [HelpLine(usage=USAGE[verb], summary=SUMMARY[verb]) for verb in USAGE]
-    return Reply(command="help", ok=True, help=lines, message="meshgate commands")
+    return Reply(command="help", ok=True, help=lines)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from commands.context import Context
-from commands.errors import CommandError, ErrorCode
+from commands.errors import CommandError
 from commands.parsing import History
 from commands.replies import Reply
 from commands.views import history_line
+from workflows.errors import ErrorCode
 
 
 def handle(command: History, *, actor: str, ctx: Context) -> Reply:
@@ -15,4 +16,4 @@ def handle(command: History, *, actor: str, ctx: Context) -> Reply:
     if not entries:
         raise CommandError(ErrorCode.NOT_FOUND, f"no history for {command.service}")
     lines = [history_line(e) for e in entries]
-    return Reply(command="history", ok=True, history=lines, message=f"{len(lines)} entries")
+    return Reply(command="history", ok=True, history=lines)

@@ -13,5 +13,4 @@ def handle(command: ListRollouts, *, actor: str, ctx: Context) -> Reply:
     """All stored rollouts, as of now (expired requests shown as expired)."""
     now = ctx.clock()
     rollouts = [summary(machine.current(r, now=now).rollout) for r in ctx.store.rollouts()]
-    message = f"{len(rollouts)} rollout(s)" if rollouts else "no rollouts yet; `start NS/NAME`"
-    return Reply(command="list", ok=True, rollouts=rollouts, message=message)
+    return Reply(command="list", ok=True, rollouts=rollouts)

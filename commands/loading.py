@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from commands.context import Context
-from commands.errors import CommandError, ErrorCode
+from commands.errors import CommandError
+from workflows.errors import ErrorCode
 from workflows.naming import ServiceRef
 from workflows.rollout import machine
-from workflows.rollout.machine import Rollout
+from workflows.rollout.state import Rollout
 
 
 def current_rollout(ctx: Context, service: ServiceRef) -> Rollout:

@@ -6,9 +6,10 @@ Each names what it needs, so nobody reads silence as "all clear".
 from __future__ import annotations
 
 from commands.context import Context
-from commands.errors import CommandError, ErrorCode
+from commands.errors import CommandError
 from commands.parsing import Ack, Metrics, Snooze, verb_of
 from commands.replies import Reply
+from workflows.errors import ErrorCode
 
 _NEEDS = {
     "metrics": "metrics need Prometheus, which this version of meshgate does not query yet",

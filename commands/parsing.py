@@ -1,6 +1,8 @@
 """Chat text to typed commands.
 
-`parse("advance shop/checkout")` returns `Advance(service=ServiceRef("shop", "checkout"))`.
+`parse("advance shop/checkout")` returns the domain's event `Advance(ServiceRef("shop",
+"checkout"))`: rollout verbs parse straight into workflows.rollout.events, so there is one
+vocabulary; read-only verbs parse into the queries defined here.
 A leading slash command (`/rollout advance ...`) is accepted and ignored. Any text gives a
 command or a UsageError that shows the right form; nothing else escapes (fuzzed in tests).
 """
@@ -10,10 +12,21 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import ClassVar
 
 from commands.errors import UsageError
 from workflows.naming import InvalidServiceRef, ServiceRef
 from workflows.playbook import parse_duration
+from workflows.rollout.events import (
+    Abort,
+    Advance,
+    Approve,
+    Attest,
+    Event,
+    Reject,
+    Rollback,
+    Start,
+)
 
 MAX_REASON = 500
 _ITEM = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -60,83 +73,45 @@ SUMMARY: dict[str, str] = {
 class Help:
     """`help`"""
 
+    verb: ClassVar[str] = "help"
+
 
 @dataclass(frozen=True)
 class ListRollouts:
     """`list`"""
 
+    verb: ClassVar[str] = "list"
+
 
 @dataclass(frozen=True)
-class ServiceCommand:
-    """A verb that takes one service."""
+class Status:
+    """`status NS/NAME`"""
 
+    verb: ClassVar[str] = "status"
     service: ServiceRef
 
 
 @dataclass(frozen=True)
-class Start(ServiceCommand):
-    """`start NS/NAME`"""
-
-
-@dataclass(frozen=True)
-class Status(ServiceCommand):
-    """`status NS/NAME`"""
-
-
-@dataclass(frozen=True)
-class Advance(ServiceCommand):
-    """`advance NS/NAME`"""
-
-
-@dataclass(frozen=True)
-class Approve(ServiceCommand):
-    """`approve NS/NAME` (buttons also pass the request id)."""
-
-    request_id: str | None = None
-
-
-@dataclass(frozen=True)
-class Reject(ServiceCommand):
-    """`reject NS/NAME [reason]`"""
-
-    reason: str = ""
-    request_id: str | None = None
-
-
-@dataclass(frozen=True)
-class Attest(ServiceCommand):
-    """`attest NS/NAME ITEM [note]`"""
-
-    item: str = ""
-    note: str = ""
-
-
-@dataclass(frozen=True)
-class Rollback(ServiceCommand):
-    """`rollback NS/NAME`"""
-
-
-@dataclass(frozen=True)
-class Abort(ServiceCommand):
-    """`abort NS/NAME [reason]`"""
-
-    reason: str = ""
-
-
-@dataclass(frozen=True)
-class History(ServiceCommand):
+class History:
     """`history NS/NAME`"""
 
+    verb: ClassVar[str] = "history"
+    service: ServiceRef
+
 
 @dataclass(frozen=True)
-class Metrics(ServiceCommand):
+class Metrics:
     """`metrics NS/NAME`"""
+
+    verb: ClassVar[str] = "metrics"
+    service: ServiceRef
 
 
 @dataclass(frozen=True)
 class Audit:
     """`audit [NS/NAME]`"""
 
+    verb: ClassVar[str] = "audit"
     service: ServiceRef | None = None
 
 
@@ -144,6 +119,7 @@ class Audit:
 class Ack:
     """`ack ALERT`"""
 
+    verb: ClassVar[str] = "ack"
     alert: str
 
 
@@ -151,27 +127,16 @@ class Ack:
 class Snooze:
     """`snooze ALERT DURATION`"""
 
+    verb: ClassVar[str] = "snooze"
     alert: str
     duration: timedelta
 
 
-Command = (
-    Help
-    | ListRollouts
-    | Start
-    | Status
-    | Advance
-    | Approve
-    | Reject
-    | Attest
-    | Rollback
-    | Abort
-    | History
-    | Metrics
-    | Audit
-    | Ack
-    | Snooze
-)
+Query = Help | ListRollouts | Status | History | Metrics | Audit | Ack | Snooze
+"""Commands that read (or act on alerts); they change no rollout."""
+
+Command = Query | Event
+"""What a line of chat text means: a query, or one of the domain's rollout events."""
 
 _ServiceOnly = Start | Status | Advance | Approve | Rollback | History | Metrics
 
@@ -188,18 +153,7 @@ _SERVICE_ONLY: dict[str, type[_ServiceOnly]] = {
 
 def verb_of(command: Command) -> str:
     """The chat verb that produces `command`."""
-    names = {
-        Help: "help",
-        ListRollouts: "list",
-        Reject: "reject",
-        Attest: "attest",
-        Abort: "abort",
-        Audit: "audit",
-        Ack: "ack",
-        Snooze: "snooze",
-    }
-    names |= {cls: verb for verb, cls in _SERVICE_ONLY.items()}
-    return names[type(command)]
+    return command.verb
 
 
 def parse(text: str) -> Command:

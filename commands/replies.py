@@ -1,16 +1,20 @@
-"""Reply models: what every handler returns, and what `--format json` prints.
+"""Reply models: what every handler returns, facts and enums only.
 
-The shape is DESIGN.md's "Reply JSON"; renderers (Block Kit, terminal text) are functions of
-these models. Times are RFC 3339 UTC strings.
+The shape is DESIGN.md's "Reply JSON"; the renderers in `bot/` (Block Kit, terminal text and
+the JSON a console prints, which adds their `message`) own every word a person reads. Times are
+RFC 3339 UTC strings.
 """
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from pydantic import BaseModel, ConfigDict
 
-from commands.errors import ErrorCode
 from workflows.audit.report import AuditReport
+from workflows.errors import ErrorCode
 from workflows.gates.checklist import ChecklistLine
+from workflows.rollout.happenings import Happening
 
 
 class _Reply(BaseModel):
@@ -18,7 +22,7 @@ class _Reply(BaseModel):
 
 
 class ErrorView(_Reply):
-    """Why a command did not do what was asked."""
+    """Why a command did not do what was asked (the message is a CommandError's, verbatim)."""
 
     code: ErrorCode
     message: str
@@ -33,6 +37,15 @@ class ApprovalView(_Reply):
     at: str
 
 
+class ChangeSummary(_Reply):
+    """What the current phase will change, as facts (the renderer words them)."""
+
+    kind: str
+    mode: str | None = None
+    dry_run: bool = False
+    deny_by_default: bool = False
+
+
 class RequestView(_Reply):
     """The pending approval request."""
 
@@ -41,7 +54,7 @@ class RequestView(_Reply):
     requested_at: str
     expires_at: str
     required: int
-    change: str | None = None
+    change: ChangeSummary | None = None
     diff: str | None = None
 
 
@@ -64,6 +77,7 @@ class RolloutView(_Reply):
     phase_title: str
     phases: int
     state: str
+    version: int
     checklist: list[ChecklistLine]
     approvals: list[ApprovalView]
     request: RequestView | None = None
@@ -71,6 +85,24 @@ class RolloutView(_Reply):
     started_by: str
     started_at: str
     updated_at: str
+
+
+class ClusterAction(StrEnum):
+    """What meshgate did to the cluster for a transition."""
+
+    APPLIED = "applied"  # the phase's change was applied (server-side apply)
+    REVERTED = "reverted"  # a rolled-back phase's change was undone
+    NOT_APPLIED = "not_applied"  # read-only cluster (manifests, demo): nothing was written
+    NOT_REVERTED = "not_reverted"  # read-only cluster: nothing was undone
+
+
+class ClusterChange(_Reply):
+    """One change carried out (or not) after a transition, with the objects it touched."""
+
+    action: ClusterAction
+    phase: str
+    kind: str
+    objects: list[str] = []
 
 
 class RolloutSummary(_Reply):
@@ -94,6 +126,7 @@ class HistoryLine(_Reply):
     phase: str = ""
     state: str = ""
     detail: str = ""
+    happened: list[Happening] | None = None
 
 
 class HelpLine(_Reply):
@@ -109,13 +142,16 @@ class Reply(_Reply):
     command: str
     ok: bool
     error: ErrorView | None = None
-    message: str | None = None
     rollout: RolloutView | None = None
+    happened: list[Happening] | None = None
+    changes: list[ClusterChange] | None = None
+    warnings: list[str] | None = None
     rollouts: list[RolloutSummary] | None = None
     history: list[HistoryLine] | None = None
     help: list[HelpLine] | None = None
     audit: AuditReport | None = None
 
-    def to_json(self) -> str:
-        """One line of JSON, leaving out what this reply does not carry."""
-        return self.model_dump_json(exclude_none=True, by_alias=True)
+    @property
+    def moved(self) -> bool:
+        """True when the command changed the rollout (its message and thread follow)."""
+        return bool(self.happened)

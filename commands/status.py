@@ -7,17 +7,15 @@ from commands.context import Context
 from commands.parsing import Status
 from commands.replies import Reply
 from commands.views import rollout_view
-from workflows.rollout import machine
 
 
 def handle(command: Status, *, actor: str, ctx: Context) -> Reply:
     """Read the rollout and evaluate the current phase's gate against the cluster."""
     rollout = loading.current_rollout(ctx, command.service)
     phase = ctx.playbook.phase(rollout.phase_index)
-    finished = rollout.state in (machine.RolloutState.COMPLETED, machine.RolloutState.ABORTED)
     lines = (
         ()
-        if finished
+        if rollout.finished
         else checking.gate_lines(
             ctx, service=command.service, phase=phase, attestations=rollout.attestations
         )

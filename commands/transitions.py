@@ -1,201 +1,368 @@
-"""Running one state-machine event for a command: store it atomically, record refusals.
+"""One pass per rollout event: read once, decide once, write once, then carry out.
 
-Shared by every verb that changes a rollout (start, advance, approve, reject, attest, rollback,
-abort), so each of them records the same trail and refuses the same way.
+    read     the rollout (one GET) and, when the event needs it, the cluster (one snapshot)
+    decide   workflows.rollout.machine.decide -> new state, happenings, intents
+    write    one compare-and-set of the document with its trail entry (a lost race: decide
+             again on the newer document)
+    carry    apply or revert the changes the intents name; a change the cluster refuses comes
+             back as the ApplyFailed event, decided and written the same way
+
+Every refusal, whether the machine's or one raised while preparing the decision (a change that
+cannot be built, a dry run the server rejects), is written to the rollout's history.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
 
-from commands import changes
+from commands import changes, checking
 from commands.context import Context
-from commands.errors import CommandError, ErrorCode
-from commands.replies import Reply
-from commands.views import change_summary, rollout_view
-from workflows.gates.checklist import ChecklistLine
-from workflows.naming import ServiceRef
-from workflows.ports import ChangeFailed
+from commands.errors import CommandError
+from commands.replies import ClusterAction, ClusterChange, ErrorView, Reply
+from commands.views import rollout_view
+from workflows.errors import ErrorCode
+from workflows.gates.checklist import ChecklistLine, ItemStatus
+from workflows.mesh.snapshot import ClusterSnapshot, Kind
+from workflows.ports import ChangeFailed, StoreConflict
 from workflows.rollout import machine
-from workflows.rollout.machine import (
+from workflows.rollout.events import (
+    MESHGATE,
+    Actor,
+    Advance,
+    ApplyFailed,
     Event,
-    Happening,
-    HappeningKind,
+    Facts,
     Refused,
-    Rollout,
-    RolloutState,
-    Transition,
+    Start,
 )
+from workflows.rollout.happenings import ApplyChange, DryRun, RevertChange, Transition
+from workflows.rollout.state import Rollout
 from workflows.rollout.trail import TrailEntry
 
+# Each lost race means another writer succeeded; 100 rounds covers far more than 50 clickers.
+_MAX_ROUNDS = 100
 
-def run(
-    ctx: Context,
-    *,
-    verb: str,
-    actor: str,
-    service: ServiceRef,
-    event: Event | Callable[[Rollout | None], Event],
-    checklist: tuple[ChecklistLine, ...] = (),
-    checklist_phase: str = "",
-) -> tuple[Transition, Reply]:
-    """Decide `event` against the stored rollout and store the result by compare-and-set.
 
-    `event` may be a function of the current rollout (re-run if a concurrent writer wins the
-    race). A refusal is recorded in the trail and raised as CommandError. `checklist`, the
-    gate of `checklist_phase`, is shown in the reply if the rollout is at that phase after.
-    """
+@dataclass
+class _Reads:
+    """What this pass read from the cluster: at most one snapshot, taken when first needed."""
+
+    ctx: Context
+    snapshot: ClusterSnapshot | None = None
+    why: str = ""
+    done: bool = False
+
+    def cluster(self) -> tuple[ClusterSnapshot | None, str]:
+        if not self.done:
+            self.snapshot, self.why = checking.read_cluster(self.ctx)
+            self.done = True
+        return self.snapshot, self.why
+
+
+@dataclass
+class _Outcome:
+    """What the pass did after writing: changes carried out, and a failure to report."""
+
+    changes: list[ClusterChange] = field(default_factory=list)
+    error: CommandError | None = None
+
+
+def run(event: Event, *, actor: str, ctx: Context) -> Reply:
+    """Run `event`, asked by `actor`, against the stored rollout of its service."""
     now = ctx.clock()
-    name = str(service)
-    before_state = before_phase = ""
+    reads = _Reads(ctx)
+    warnings = _confirm_service(event, reads) if isinstance(event, Start) else []
+    transition = _decide_and_write(event, actor=actor, ctx=ctx, reads=reads, now=now)
+    outcome = _carry_out(event, transition, ctx=ctx, reads=reads)
+    if outcome.error is not None and outcome.error.code is ErrorCode.CONFLICT:
+        transition = _after_failed_apply(event, transition, outcome.error, ctx=ctx)
+    shown = _checklist_to_show(transition.rollout, ctx=ctx, reads=reads, event=event)
+    view = rollout_view(transition.rollout, playbook=ctx.playbook, checklist=shown)
+    error = None
+    if outcome.error is not None:
+        error = ErrorView(code=outcome.error.code, message=outcome.error.message)
+    return Reply(
+        command=event.verb,
+        ok=error is None,
+        error=error,
+        rollout=view,
+        happened=list(transition.happened),
+        changes=outcome.changes or None,
+        warnings=warnings or None,
+    )
 
-    def step(current: Rollout | None) -> Transition:
-        nonlocal before_state, before_phase
-        before_state = current.state.value if current is not None else ""
-        before_phase = current.phase if current is not None else ""
-        chosen = event(current) if callable(event) else event
+
+def _confirm_service(event: Start, reads: _Reads) -> list[str]:
+    """Refuse a service the cluster does not have; a warning when it cannot be confirmed."""
+    snapshot, why = reads.cluster()
+    if snapshot is not None and snapshot.readable(Kind.SERVICE):
+        if snapshot.service(event.service) is None:
+            raise CommandError(
+                ErrorCode.NOT_FOUND,
+                f"no Service {event.service} in {snapshot.source or 'the cluster'}; "
+                "check the namespace and name",
+            )
+        return []
+    reason = why or (snapshot.errors.get(Kind.SERVICE, "") if snapshot else "")
+    return [f"could not confirm that {event.service} exists: {reason}"]
+
+
+def _decide_and_write(
+    event: Event, *, actor: str, ctx: Context, reads: _Reads, now: datetime
+) -> Transition:
+    """Decide on the stored rollout and write the result; again on the newer one if it moved."""
+    service = str(event.service)
+    for _ in range(_MAX_ROUNDS):
+        stored = ctx.store.load(service)
+        if stored is not None:
+            stored = machine.current(stored, now=now).rollout  # expiry is decided, not stored
+        who = _actor(ctx, actor, stored, event)
+        gate: tuple[ChecklistLine, ...] = ()
+        try:
+            if isinstance(event, Advance) and stored is not None and not stored.finished:
+                gate = _gate(ctx, reads, rollout=stored, service=event)
+            transition = _decide(event, who, stored, ctx=ctx, now=now, gate=gate, reads=reads)
+        except (Refused, CommandError) as refusal:
+            _record_refusal(ctx, event, actor=actor, stored=stored, refusal=refusal, now=now)
+            raise _as_command_error(refusal, event=event) from refusal
+        # `current` may expire a request in memory; the stored version is the same
+        expected = None if stored is None else stored.version
+        entry = _entry(event, actor, stored, transition, now=now)
+        if ctx.store.commit(transition.rollout, expected_version=expected, entries=[entry]):
+            return transition
+    raise StoreConflict(f"{service} changed {_MAX_ROUNDS} times while this ran; try again")
+
+
+def _decide(
+    event: Event,
+    who: Actor,
+    stored: Rollout | None,
+    *,
+    ctx: Context,
+    now: datetime,
+    gate: tuple[ChecklistLine, ...],
+    reads: _Reads,
+) -> Transition:
+    def decide(facts: Facts) -> Transition:
         return machine.decide(
-            current,
-            chosen,
+            stored,
+            event,
+            actor=who,
+            facts=facts,
             playbook=ctx.playbook,
             now=now,
             default_approvers=ctx.default_approvers,
         )
 
-    def entry(transition: Transition) -> TrailEntry:
-        return TrailEntry(
+    transition = decide(Facts(checklist=gate))
+    dry_runs = [i for i in transition.intents if isinstance(i, DryRun)]
+    if dry_runs and ctx.writer is not None:
+        snapshot = _snapshot_for_changes(reads)
+        planned = changes.plan(
+            change=dry_runs[0].change, service=event.service, snapshot=snapshot, now=now
+        )
+        diff = changes.preview(ctx.writer, planned)
+        transition = decide(Facts(checklist=gate, preview=diff))
+    return transition
+
+
+def _gate(
+    ctx: Context, reads: _Reads, *, rollout: Rollout, service: Advance
+) -> tuple[ChecklistLine, ...]:
+    snapshot, why = reads.cluster()
+    return checking.gate_lines(
+        ctx,
+        service=service.service,
+        phase=ctx.playbook.phase(rollout.phase_index),
+        attestations=rollout.attestations,
+        snapshot=snapshot,
+        snapshot_error=why or "no cluster configured (--manifests or --context)",
+    )
+
+
+def _actor(ctx: Context, actor: str, stored: Rollout | None, event: Event) -> Actor:
+    """`actor` with the approver groups (of those that decide `event`) they belong to."""
+    candidates = machine.groups_in_question(
+        stored, event, playbook=ctx.playbook, default=ctx.default_approvers
+    )
+    if not candidates or ctx.directory is None:
+        return Actor(actor)
+    return Actor(actor, ctx.directory.groups_of(actor, candidates=sorted(candidates)))
+
+
+def _carry_out(event: Event, transition: Transition, *, ctx: Context, reads: _Reads) -> _Outcome:
+    """Apply or revert what the intents name; report a failure instead of raising it."""
+    outcome = _Outcome()
+    writer = ctx.writer
+    for intent in transition.intents:
+        if isinstance(intent, DryRun):
+            continue
+        if writer is None:
+            action = (
+                ClusterAction.NOT_APPLIED
+                if isinstance(intent, ApplyChange)
+                else ClusterAction.NOT_REVERTED
+            )
+            outcome.changes.append(
+                ClusterChange(action=action, phase=intent.phase, kind=intent.change.kind.value)
+            )
+            continue
+        entry = TrailEntry(
+            at=ctx.clock(),
+            actor="meshgate",
+            action="change",
+            outcome="ok",
+            phase=transition.rollout.phase,
+            state_before=transition.rollout.state.value,
+            state_after=transition.rollout.state.value,
+        )
+        try:
+            if isinstance(intent, ApplyChange):
+                planned = changes.plan(
+                    change=intent.change,
+                    service=event.service,
+                    snapshot=_snapshot_for_changes(reads),
+                    now=ctx.clock(),
+                )
+                outcome.changes.append(
+                    changes.apply(
+                        ctx,
+                        writer,
+                        service=event.service,
+                        phase=intent.phase,
+                        change=intent.change,
+                        planned=planned,
+                        entry=entry,
+                    )
+                )
+            elif isinstance(intent, RevertChange):
+                reverted = changes.revert(
+                    ctx,
+                    writer,
+                    service=event.service,
+                    phase=intent.phase,
+                    change=intent.change,
+                    entry=entry,
+                )
+                if reverted is not None:
+                    outcome.changes.append(reverted)
+        except (ChangeFailed, CommandError) as failure:
+            message = failure.message if isinstance(failure, CommandError) else str(failure)
+            if isinstance(intent, ApplyChange):
+                # decided next, as ApplyFailed: its trail entry carries the reason
+                outcome.error = CommandError(ErrorCode.CONFLICT, message)
+            else:
+                failed = {"outcome": ErrorCode.CONFLICT.value, "detail": message}
+                ctx.store.record(str(event.service), entry.model_copy(update=failed))
+                outcome.error = CommandError(
+                    ErrorCode.UNAVAILABLE,
+                    f"{event.service} moved back to phase {transition.rollout.phase}, but "
+                    f"{message}; the cluster still has the change: revert it by hand",
+                )
+            break
+    return outcome
+
+
+def _after_failed_apply(
+    event: Event, transition: Transition, error: CommandError, *, ctx: Context
+) -> Transition:
+    """Decide ApplyFailed on the rollout just written: back to the phase, nothing applied."""
+    applied = [i for i in transition.intents if isinstance(i, ApplyChange)]
+    failed = ApplyFailed(service=event.service, phase=applied[0].phase, reason=error.message)
+    back = _decide_and_write(failed, actor=MESHGATE.id, ctx=ctx, reads=_Reads(ctx), now=ctx.clock())
+    error.message = (
+        f"{error.message}; nothing was changed and {event.service} is back at phase "
+        f"{back.rollout.phase} ({back.rollout.state.value})"
+    )
+    return Transition(back.rollout, transition.happened + back.happened, ())
+
+
+def _snapshot_for_changes(reads: _Reads) -> ClusterSnapshot:
+    snapshot, why = reads.cluster()
+    if snapshot is None:
+        raise CommandError(ErrorCode.UNAVAILABLE, f"cannot plan the change: {why}")
+    return snapshot
+
+
+def _checklist_to_show(
+    rollout: Rollout,
+    *,
+    ctx: Context,
+    reads: _Reads,
+    event: Event,
+) -> tuple[ChecklistLine, ...]:
+    """The checklist for the reply: the pending request's, else the current phase's gate.
+
+    A checklist belongs to the phase it was evaluated for: after a phase completes, the next
+    phase's gate is evaluated, on the snapshot this pass already read when it read one.
+    """
+    if rollout.request is not None:
+        return rollout.request.checklist
+    if rollout.finished:
+        return ()
+    snapshot, why = reads.cluster()
+    return checking.gate_lines(
+        ctx,
+        service=event.service,
+        phase=ctx.playbook.phase(rollout.phase_index),
+        attestations=rollout.attestations,
+        snapshot=snapshot,
+        snapshot_error=why or "no cluster configured (--manifests or --context)",
+    )
+
+
+def _entry(
+    event: Event, actor: str, before: Rollout | None, transition: Transition, *, now: datetime
+) -> TrailEntry:
+    # a change the cluster refused is accepted by the machine, and is a failure in the history
+    failed = isinstance(event, ApplyFailed)
+    return TrailEntry(
+        at=now,
+        actor=actor,
+        action=event.verb,
+        outcome=ErrorCode.CONFLICT.value if failed else "ok",
+        phase=transition.happened[-1].phase if transition.happened else "",
+        state_before=before.state.value if before is not None else "",
+        state_after=transition.rollout.state.value,
+        happened=transition.happened,
+    )
+
+
+def _record_refusal(
+    ctx: Context,
+    event: Event,
+    *,
+    actor: str,
+    stored: Rollout | None,
+    refusal: Refused | CommandError,
+    now: datetime,
+) -> None:
+    """A refusal about a rollout that exists goes in its history."""
+    if stored is None:
+        return
+    ctx.store.record(
+        str(event.service),
+        TrailEntry(
             at=now,
             actor=actor,
-            action=verb,
-            outcome="ok",
-            phase=transition.happened[-1].phase if transition.happened else "",
-            state_before=before_state,
-            state_after=transition.rollout.state.value,
-            detail=describe(ctx, transition),
-        )
-
-    try:
-        transition = ctx.store.transact(name, step, entry=entry)
-    except Refused as refusal:
-        if before_state:  # a refusal about a rollout that exists goes in its history
-            ctx.store.record(
-                name,
-                TrailEntry(
-                    at=now,
-                    actor=actor,
-                    action=verb,
-                    outcome=refusal.code.value,
-                    phase=before_phase,
-                    state_before=before_state,
-                    state_after=before_state,
-                    detail=refusal.message,
-                ),
-            )
-        raise CommandError(
-            ErrorCode(refusal.code.value), refusal.message, blockers=refusal.blockers
-        ) from refusal
-    request = transition.rollout.request
-    if request is not None:
-        shown = request.checklist
-    elif transition.rollout.phase == checklist_phase:
-        shown = checklist
-    else:
-        shown = ()  # a checklist belongs to the phase it was evaluated for
-    view = rollout_view(transition.rollout, playbook=ctx.playbook, checklist=shown)
-    message = describe(ctx, transition)
-    applied = _carry_out(ctx, transition=transition, service=service)
-    if applied:
-        message = f"{message}; {applied}"
-    return transition, Reply(command=verb, ok=True, rollout=view, message=message)
+            action=event.verb,
+            outcome=refusal.code.value,
+            phase=stored.phase,
+            state_before=stored.state.value,
+            state_after=stored.state.value,
+            detail=refusal.message,
+        ),
+    )
 
 
-def _carry_out(ctx: Context, *, transition: Transition, service: ServiceRef) -> str:
-    """Make the cluster match the transition; if applying fails, move the rollout back.
-
-    What was applied or reverted, or why it failed, goes in the history as meshgate's own
-    entry, next to the entry of the person whose command caused it.
-    """
-    phase, state = transition.rollout.phase, transition.rollout.state.value
-
-    def record(outcome: str, detail: str) -> None:
-        ctx.store.record(
-            str(service),
-            TrailEntry(
-                at=ctx.clock(),
-                actor="meshgate",
-                action="change",
-                outcome=outcome,
-                phase=phase,
-                state_before=state,
-                state_after=state,
-                detail=detail,
-            ),
-        )
-
-    try:
-        done = changes.carry_out(ctx, transition=transition, service=service)
-    except ChangeFailed as failure:
-        record(ErrorCode.CONFLICT.value, str(failure))
-        kinds = {h.kind for h in transition.happened}
-        if HappeningKind.PHASE_COMPLETED not in kinds:
-            raise CommandError(
-                ErrorCode.UNAVAILABLE,
-                f"{service} moved back to phase {transition.rollout.phase}, but {failure}; "
-                "the cluster still has the change: revert it by hand",
-            ) from failure
-        back, _ = run(
-            ctx,
-            verb="rollback",
-            actor="meshgate",
-            service=service,
-            event=machine.Rollback(actor="meshgate", automatic=True),
-        )
-        raise CommandError(
-            ErrorCode.CONFLICT,
-            f"{failure}; nothing was changed and {service} is back at phase "
-            f"{back.rollout.phase} ({back.rollout.state.value})",
-        ) from failure
-    if done:
-        record("ok", done)
-    return done
-
-
-def describe(ctx: Context, transition: Transition) -> str:
-    """What a transition did, in one or two sentences a person reads."""
-    rollout = transition.rollout
-    said = []
-    for happening in transition.happened:
-        kind, phase, detail = happening.kind, happening.phase, happening.detail
-        match kind:
-            case HappeningKind.STARTED:
-                title = ctx.playbook.phase(0).title
-                said.append(f"started {rollout.service} at phase {phase} ({title})")
-            case HappeningKind.ADVANCE_REQUESTED:
-                request = rollout.request
-                needed = request.required if request else 0
-                change = change_summary(rollout, ctx.playbook)
-                said.append(
-                    f"phase {phase} passed its gate and awaits {needed} approval(s)"
-                    + (f" to apply {change}" if change else "")
-                )
-            case HappeningKind.APPROVAL_RECORDED:
-                said.append(f"approval recorded {detail}")
-            case HappeningKind.PHASE_COMPLETED:
-                said.append(f"phase {phase} completed ({detail})" + _applied(ctx, happening))
-                if rollout.state is not RolloutState.COMPLETED:
-                    said.append(f"now at phase {rollout.phase}")
-            case HappeningKind.ROLLOUT_COMPLETED:
-                said.append(f"{rollout.service} completed every phase")
-            case HappeningKind.ROLLED_BACK:
-                said.append(f"rolled back {detail}" + _applied(ctx, happening, revert=True))
-            case _:
-                said.append(f"{kind.value.replace('_', ' ')} {detail}".strip())
-    return "; ".join(said)
-
-
-def _applied(ctx: Context, happening: Happening, *, revert: bool = False) -> str:
-    """Say plainly whether a phase's change was carried out."""
-    if happening.change is None or not ctx.read_only_cluster:
-        return ""
-    verb = "reverted" if revert else "applied"
-    return f" (its change, {happening.change.kind.value}, was NOT {verb}: the cluster is read-only)"
+def _as_command_error(refusal: Refused | CommandError, *, event: Event) -> CommandError:
+    if isinstance(refusal, CommandError):
+        return refusal
+    usage = ""
+    if refusal.code is ErrorCode.GATE_FAILED:
+        pending = [b.id for b in refusal.blockers if b.status is ItemStatus.PENDING]
+        usage = f"fix what blocks it, then `advance {event.service}` again"
+        if pending:
+            usage = f"`attest {event.service} {pending[0]} [note]` for human items; {usage}"
+    return CommandError(refusal.code, refusal.message, blockers=refusal.blockers, usage=usage)

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from commands.replies import (
     ApprovalView,
+    ChangeSummary,
     DecisionView,
     HistoryLine,
     RequestView,
@@ -14,23 +15,21 @@ from commands.replies import (
 )
 from workflows.gates.checklist import ChecklistLine, timestamp
 from workflows.playbook import Playbook
-from workflows.rollout.machine import Rollout
+from workflows.rollout.state import Rollout
 from workflows.rollout.trail import TrailEntry
 
 
-def change_summary(rollout: Rollout, playbook: Playbook) -> str | None:
-    """What the current phase will change, in a few words, or None."""
+def change_summary(rollout: Rollout, playbook: Playbook) -> ChangeSummary | None:
+    """What the current phase will change, or None."""
     change = playbook.phase(rollout.phase_index).change
     if change is None:
         return None
-    parts = [change.kind.value]
-    if change.mode:
-        parts.append(change.mode)
-    if change.dry_run:
-        parts.append("dry-run")
-    if change.deny_by_default:
-        parts.append("deny-by-default")
-    return " ".join(parts)
+    return ChangeSummary(
+        kind=change.kind.value,
+        mode=change.mode,
+        dry_run=change.dry_run,
+        deny_by_default=change.deny_by_default,
+    )
 
 
 def rollout_view(
@@ -47,6 +46,7 @@ def rollout_view(
         phase_title=phase.title,
         phases=len(playbook.phases),
         state=rollout.state.value,
+        version=rollout.version,
         checklist=list(checklist),
         approvals=[
             ApprovalView(by=vote.by, at=timestamp(vote.at))
@@ -102,4 +102,5 @@ def history_line(entry: TrailEntry) -> HistoryLine:
         phase=entry.phase,
         state=entry.state_after,
         detail=entry.detail,
+        happened=list(entry.happened) or None,
     )

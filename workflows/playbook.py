@@ -204,6 +204,10 @@ class Playbook(_Model):
         """The phase at `index`."""
         return self.phases[index]
 
+    def index_of(self, phase_id: str) -> int:
+        """The position of phase `phase_id` (a phase the rollout was at: it exists)."""
+        return next(i for i, p in enumerate(self.phases) if p.id == phase_id)
+
 
 class PlaybookIssue(_Model):
     """One problem in a playbook file, located by line and field path."""

@@ -6,12 +6,13 @@ user groups); tests use the same adapters against real servers.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from workflows.changes.actions import PlannedObject
+from workflows.errors import PortError
 from workflows.mesh.snapshot import ClusterSnapshot
-from workflows.rollout.machine import Rollout, Transition
+from workflows.rollout.state import Rollout
 from workflows.rollout.trail import TrailEntry
 
 
@@ -35,16 +36,12 @@ class Directory(Protocol):
         ...
 
 
-class StoreUnavailable(Exception):
+class StoreUnavailable(PortError):
     """The state store cannot be reached or answered wrongly; nothing was written."""
 
 
-class StoreConflict(Exception):
+class StoreConflict(PortError):
     """A compare-and-set kept losing to concurrent writers; nothing was written."""
-
-
-Step = Callable[[Rollout | None], Transition]
-"""A pure step: the current rollout (or None) -> the transition to store. May raise Refused."""
 
 
 class StateStore(Protocol):
@@ -54,14 +51,17 @@ class StateStore(Protocol):
         """The stored rollout of `service`, or None."""
         ...
 
-    def transact(
-        self, service: str, step: Step, *, entry: Callable[[Transition], TrailEntry]
-    ) -> Transition:
-        """Read, run `step`, and write the result only if nobody wrote in between.
+    def commit(
+        self,
+        rollout: Rollout,
+        *,
+        expected_version: int | None,
+        entries: Sequence[TrailEntry],
+    ) -> bool:
+        """Store `rollout` and its trail entries atomically if nobody wrote since it was read.
 
-        Retries on a lost race by running `step` again on the newer document, so concurrent
-        approvals give exactly one transition. The trail entry is written in the same
-        transaction. Raises StoreUnavailable, StoreConflict, or what `step` raises.
+        `expected_version` is the version the decision was made on (None: no document yet).
+        False when the stored version moved on: nothing was written; decide again.
         """
         ...
 
@@ -77,8 +77,10 @@ class StateStore(Protocol):
         """Every stored rollout, by service name."""
         ...
 
-    def save_change(self, service: str, phase: str, records: list[dict[str, Any]]) -> None:
-        """Keep what a phase's applied change replaced, for its rollback."""
+    def save_change(
+        self, service: str, phase: str, records: list[dict[str, Any]], *, entry: TrailEntry
+    ) -> None:
+        """Keep what a phase's applied change replaced (for rollback), with its trail entry."""
         ...
 
     def change_of(self, service: str, phase: str) -> list[dict[str, Any]] | None:
@@ -90,7 +92,7 @@ class StateStore(Protocol):
         ...
 
 
-class ChangeFailed(Exception):
+class ChangeFailed(PortError):
     """The cluster refused or did not confirm a change; the message says which object and why."""
 
 

@@ -15,6 +15,7 @@ from importlib import resources
 from pathlib import Path
 
 from bot import settings as settings_module
+from bot import wiring
 from bot.cli import audit as cli_audit
 from bot.cli import serve as cli_serve
 from bot.console import session as console
@@ -22,7 +23,6 @@ from bot.errors import StartupError
 from bot.kube.manifests import ManifestReader
 from bot.settings import Settings
 from bot.state.embedded import EmbeddedRedisError
-from bot.wiring import open_context
 from workflows import playbook as playbooks
 from workflows.ports import ClusterReader, ClusterWriter
 
@@ -135,11 +135,13 @@ def _run_console(
     fmt: console.Format,
     approvers: tuple[str, ...] | None,
 ) -> int:
-    with open_context(
+    with wiring.open_bot(
         settings, cluster=cluster, writer=writer, state_dir=state_dir, default_approvers=approvers
-    ) as ctx:
+    ) as bot:
         prompt = "meshgate> " if sys.stdin.isatty() and fmt == "text" else ""
-        return console.run(sys.stdin, ctx=ctx, actor=actor, out=sys.stdout, fmt=fmt, prompt=prompt)
+        return console.run(
+            sys.stdin, ctx=bot.ctx, actor=actor, out=sys.stdout, fmt=fmt, prompt=prompt
+        )
 
 
 def _validate(args: argparse.Namespace) -> int:

@@ -1,10 +1,14 @@
 """Terminal text for reply models: what `meshgate console` and `meshgate demo` print.
 
-The one place the console's wording lives; JSON output bypasses it (Reply.to_json).
+The one place the console's layout lives; sentences come from bot.wording, shared with Slack.
+`as_json` is what `--format json` prints: the reply's facts plus that sentence as `message`.
 """
 
 from __future__ import annotations
 
+import json
+
+from bot import wording
 from bot.console import audit_render
 from commands.replies import Reply, RolloutView
 from workflows.gates.checklist import ChecklistLine
@@ -29,8 +33,9 @@ def render(reply: Reply) -> str:
         if reply.error.usage:
             out.append(f"usage: {reply.error.usage}")
         return "\n".join(out)
-    if reply.message:
-        out.append(reply.message)
+    said = wording.message(reply)
+    if said:
+        out.append(said)
     if reply.rollout is not None:
         out.extend(_rollout(reply.rollout))
     if reply.rollouts is not None:
@@ -39,8 +44,9 @@ def render(reply: Reply) -> str:
             out.append(f"  {r.service:<32} {r.phase:<14} {r.state}{pending}")
     if reply.history is not None:
         for h in reply.history:
-            outcome = "" if h.outcome == "ok" else f" REFUSED ({h.outcome})"
-            out.append(f"  {h.at}  {h.actor:<12} {h.action:<9}{outcome}  {h.detail}")
+            outcome = "" if h.outcome == "ok" else _not_ok(h.action, h.outcome)
+            detail = wording.history_detail(h.detail, h.happened, service="")
+            out.append(f"  {h.at}  {h.actor:<12} {h.action:<9}{outcome}  {detail}")
     if reply.help is not None:
         out.extend(f"  {h.usage:<30} {h.summary}" for h in reply.help)
     if reply.audit is not None:
@@ -71,3 +77,17 @@ def _line(item: ChecklistLine) -> str:
     if item.fix and item.status in ("fail", "unknown", "pending"):
         text += f"\n         fix: {item.fix}"
     return text
+
+
+def as_json(reply: Reply) -> str:
+    """One line of Reply JSON, leaving out what this reply does not carry."""
+    data = reply.model_dump(mode="json", exclude_none=True, by_alias=True)
+    said = wording.message(reply)
+    if said and reply.ok:
+        data["message"] = said
+    return json.dumps(data, separators=(",", ":"))
+
+
+def _not_ok(action: str, outcome: str) -> str:
+    """A history entry that did not go through: meshgate's failed change, or a refusal."""
+    return f" FAILED ({outcome})" if action == "change" else f" REFUSED ({outcome})"

@@ -46,7 +46,9 @@ def run(
                 reply = dispatch.execute(line, actor=actor, ctx=ctx)
             status = 0 if reply.ok else 1
             if fmt == "json" and reply.command != ":as":
-                out.write(reply.to_json() + "\n")
+                out.write(console_render.as_json(reply) + "\n")
+            elif fmt == "text" and reply.command == ":as":
+                out.write(f"now acting as {actor}\n")
             elif fmt == "text":
                 out.write(console_render.render(reply) + "\n")
         if prompt:
@@ -59,6 +61,6 @@ def _directive(line: str, actor: str) -> tuple[str, Reply]:
     """Handle `:as NAME`; return the actor from now on and the reply to show."""
     words = line.split()
     if words[0] == ":as" and len(words) == 2 and _ACTOR.match(words[1]):
-        return words[1], Reply(command=":as", ok=True, message=f"now acting as {words[1]}")
+        return words[1], Reply(command=":as", ok=True)
     error = UsageError(f"unknown console directive {line[:40]!r}", usage=":as NAME | :quit")
     return actor, dispatch.error_reply("console", error)

@@ -1,20 +1,43 @@
-"""The Bolt app factory: a configured App with every listener registered. Wiring only."""
+"""The Slack side of the bot: the Web API client, one Publisher, the worker and the Bolt app.
+
+`build` is called by the composition root (bot.wiring) only; `build_app` registers every
+listener (Bolt starter layout). Wiring only.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+from dataclasses import dataclass
 
 from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from bot.slack.listeners import Deps, actions, commands, deliveries, events, views
+from bot.slack.config import SlackSettings
+from bot.slack.directory import SlackDirectory
+from bot.slack.listeners import Deps, actions, commands, events, views
 from bot.slack.publishing import Publisher
 from bot.slack.state import SlackState
+from bot.slack.worker import Worker
+from bot.state.store import RedisStore
 from commands.context import Context
 
 # Slack's Retry-After is honoured for up to this many retries per call (then the call fails).
 RATE_LIMIT_RETRIES = 3
+# Socket Mode does not sign requests; Bolt still wants a secret to construct.
+_SOCKET_MODE_SECRET = "socket-mode-does-not-sign"  # noqa: S105 - not a credential
+
+
+@dataclass(frozen=True)
+class SlackParts:
+    """The Slack side of a bot: client, bookkeeping, the one publisher, worker and Bolt app."""
+
+    client: WebClient
+    state: SlackState
+    publisher: Publisher
+    worker: Worker
+    app: App
 
 
 def web_client(*, token: str, base_url: str | None) -> WebClient:
@@ -24,30 +47,29 @@ def web_client(*, token: str, base_url: str | None) -> WebClient:
     return client
 
 
-def build_app(
-    *,
-    client: WebClient,
-    signing_secret: str,
-    ctx: Context,
-    state: SlackState,
-    slash_command: str,
-) -> App:
-    """A Bolt app over `ctx`, verifying requests with `signing_secret`."""
-    app = App(
+def build(
+    *, ctx: Context, store: RedisStore, slack: SlackSettings, slash_command: str
+) -> tuple[Context, SlackParts]:
+    """The context with Slack's user groups as its directory, and the Slack parts over it."""
+    client = web_client(token=slack.bot_token, base_url=slack.api_url)
+    ctx = dataclasses.replace(ctx, directory=SlackDirectory(client))
+    state = SlackState(store.client)
+    publisher = Publisher(client=client, state=state, ctx=ctx)
+    worker = Worker()
+    deps = Deps(
+        ctx=ctx, state=state, publisher=publisher, worker=worker, slash_command=slash_command
+    )
+    app = build_app(client=client, signing_secret=slack.signing_secret or _SOCKET_MODE_SECRET)
+    for listeners in (commands, actions, views, events):
+        listeners.register(app, deps)
+    return ctx, SlackParts(client=client, state=state, publisher=publisher, worker=worker, app=app)
+
+
+def build_app(*, client: WebClient, signing_secret: str) -> App:
+    """A Bolt app verifying requests with `signing_secret`, with no listener yet."""
+    return App(
         client=client,
         signing_secret=signing_secret,
         token_verification_enabled=False,
         logger=logging.getLogger("meshgate.slack"),
     )
-    deps = Deps(
-        ctx=ctx,
-        state=state,
-        publisher=Publisher(client=client, state=state, ctx=ctx),
-        slash_command=slash_command,
-    )
-    deliveries.register(app, deps)
-    commands.register(app, deps)
-    actions.register(app, deps)
-    views.register(app, deps)
-    events.register(app, deps)
-    return app

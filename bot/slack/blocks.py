@@ -28,6 +28,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot import wording
 from commands.replies import Reply, RolloutSummary, RolloutView
 from workflows.audit.report import AuditReport
 from workflows.gates.checklist import ChecklistLine
@@ -116,7 +117,8 @@ def rollout_message(view: RolloutView, *, note: str = "") -> list[Block]:
     request = view.request
     if request is not None:
         votes = ", ".join(f"{mention(a.by)} at {a.at}" for a in view.approvals) or "none yet"
-        change = f"\n*Change:* {escape(request.change)}" if request.change else ""
+        words = wording.change_words(request.change) if request.change else ""
+        change = f"\n*Change:* {escape(words)}" if words else ""
         blocks.append(DividerBlock())
         blocks.append(
             _section(
@@ -141,7 +143,7 @@ def rollout_message(view: RolloutView, *, note: str = "") -> list[Block]:
                             title="Approve this change?",
                             text=cut(
                                 f"Complete phase `{view.phase}` of {view.service}"
-                                + (f" and apply {escape(request.change)}" if request.change else "")
+                                + (f" and apply {escape(words)}" if words else "")
                                 + ".",
                                 300,
                             ),
@@ -206,8 +208,9 @@ def reply_blocks(reply: Reply) -> list[Block]:
         if reply.error.blockers:
             blocks.append(_section("*Blocked by:*\n" + _checklist_text(reply.error.blockers)))
         return blocks
-    if reply.message:
-        blocks.append(_section(escape(reply.message)))
+    said = wording.message(reply)
+    if said:
+        blocks.append(_section(escape(said)))
     if reply.rollout is not None:
         blocks.extend(rollout_message(reply.rollout))
     if reply.rollouts is not None:
@@ -215,8 +218,12 @@ def reply_blocks(reply: Reply) -> list[Block]:
     if reply.history is not None:
         lines = [
             f"`{h.at}` {mention(h.actor)} *{h.action}*"
-            + ("" if h.outcome == "ok" else f" refused ({h.outcome})")
-            + (f": {escape(h.detail)}" if h.detail else "")
+            + ("" if h.outcome == "ok" else f" {_not_ok(h.action)} ({h.outcome})")
+            + (
+                f": {escape(d)}"
+                if (d := wording.history_detail(h.detail, h.happened, service=""))
+                else ""
+            )
             for h in reply.history
         ]
         blocks.extend(_section(chunk) for chunk in _chunks(lines))
@@ -233,7 +240,7 @@ def reply_text(reply: Reply) -> str:
     """Notification text of a reply."""
     if reply.error is not None:
         return cut(f"{reply.error.code.value}: {reply.error.message}", MAX_FALLBACK)
-    return cut(reply.message or reply.command, MAX_FALLBACK)
+    return cut(wording.message(reply) or reply.command, MAX_FALLBACK)
 
 
 def _audit_lines(report: AuditReport) -> list[str]:
@@ -317,3 +324,8 @@ def home_view(rollouts: Sequence[RolloutSummary], *, alerts_note: str) -> View:
 def as_dicts(blocks: Sequence[Block]) -> list[dict[str, Any]]:
     """Blocks as JSON-ready dicts (validated against Block Kit's limits on the way)."""
     return [block.to_dict() for block in blocks]
+
+
+def _not_ok(action: str) -> str:
+    """How a history entry that did not go through is labelled."""
+    return "failed" if action == "change" else "refused"

@@ -1,8 +1,10 @@
 """Carrying replies to Slack: the rollout's message updated in place, its thread, ephemerals.
 
-One message per rollout, in the channel where it started: `chat.update` re-renders it after
-every change, and a thread reply says what happened and who did it. Refusals and read-only
-answers go only to the person who asked (`chat.postEphemeral`).
+One message per rollout, in the channel where it started: `chat.update` re-renders it from the
+view the command's one pass produced (no second read of the rollout or the cluster), and a
+thread reply says what happened and who did it. Refusals and read-only answers go only to the
+person who asked (`chat.postEphemeral`). One Publisher serves the listeners and the scheduled
+sweeps of a process (built once, in bot.wiring), so its per-rollout lock serializes them.
 """
 
 from __future__ import annotations
@@ -17,18 +19,15 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
+from bot import wording
 from bot.slack import blocks
 from bot.slack.state import MessageRef, SlackState
 from commands import dispatch, parsing
 from commands.context import Context
 from commands.replies import Reply, RolloutView
 from workflows.naming import ServiceRef
-from workflows.rollout import machine
 
 log = logging.getLogger(__name__)
-
-# Renders of one refresh before giving up on a rollout that keeps moving (each is one update).
-_MAX_RENDERS = 5
 
 
 class Publisher:
@@ -77,21 +76,26 @@ class Publisher:
         channel: str,
         respond: Callable[..., Any] | None = None,
     ) -> None:
-        """After a state change: refresh the rollout's message and note the change in its thread.
+        """After a state change: show the new view on the rollout's message, note it in its thread.
 
         If the message cannot be posted (the bot is not in the channel), the person who typed
-        the command still gets the reply, with the way to fix it.
+        the command still gets the reply, with the way to fix it. A change that failed (the
+        cluster refused it) is shown to the person as well.
         """
         if reply.rollout is None:
             return
-        ref = self.refresh(reply.rollout.service, channel=channel)
-        if ref is None and respond is not None:
+        ref = self.show(reply.rollout, channel=channel)
+        said = wording.message(reply) or ""
+        if reply.error is not None:
+            said = f"{said}; {reply.error.message}" if said else reply.error.message
+            self.ephemeral(channel=channel, user=actor, reply=reply, respond=respond)
+        if ref is None and respond is not None and reply.error is None:
             hint = " (invite the bot to this channel to get the rollout's message here)"
-            shown = reply.model_copy(update={"message": (reply.message or "") + hint})
+            shown = reply.model_copy(update={"warnings": [*(reply.warnings or []), hint]})
             self.ephemeral(channel=channel, user=actor, reply=shown, respond=respond)
             return
-        if ref is not None and reply.message:
-            note = f"{blocks.mention(actor)}: {blocks.escape(reply.message)}"
+        if ref is not None and said:
+            note = f"{blocks.mention(actor)}: {blocks.escape(said)}"
             try:
                 self._client.chat_postMessage(
                     channel=ref.channel, thread_ts=ref.ts, text=blocks.cut(note)
@@ -105,87 +109,65 @@ class Publisher:
         A refused click also refreshes the message, so a late click on an expired or decided
         request shows everyone its real state.
         """
-        if reply.ok:
+        if reply.moved:
             self.changed(reply, actor=actor, channel=channel)
         else:
             self.ephemeral(channel=channel, user=actor, reply=reply)
             self.refresh(service, channel=channel)
 
     def refresh(self, service: str, *, channel: str) -> MessageRef | None:
-        """Re-render the rollout's message if its state moved since the last render.
+        """Re-render the rollout's message from its current state (sweeps, refused clicks)."""
+        if not channel and self._state.message_of(service) is None:
+            return None  # never posted, and nowhere to post (a sweep, not a command)
+        view = self._current_view(service)
+        return None if view is None else self.show(view, channel=channel)
 
-        Refreshes race (two clicks, two replicas): each re-reads the rollout after its update
-        and renders again if it moved on, so the last update shows the latest state; a message
-        already showing the current state is left alone (no cluster read, no Slack call).
+    def show(self, view: RolloutView, *, channel: str = "") -> MessageRef | None:
+        """Put `view` on the rollout's message: post it in `channel` if there is none yet.
+
+        An unchanged message costs no Slack call, and a view older than the one the message
+        shows is dropped (two clicks, two replicas), so the message only moves forward. Without
+        a channel (a `status`), a rollout with no message gets none.
         """
-        with self._lock_for(service):
-            ref = self._state.message_of(service)
+        with self._lock_for(view.service):
+            ref = self._state.message_of(view.service)
             if ref is None and not channel:
-                return None  # never posted, and nowhere to post (a sweep, not a command)
-            for _ in range(_MAX_RENDERS):
-                key = self._render_key(service)
-                if key is None or (ref is not None and ref.rendered == key):
-                    return ref
-                view = self._current_view(service)
-                if view is None:
-                    return ref
-                rendered = self._render(service, view, channel=channel, key=key)
-                if rendered is None:
-                    return ref
-                ref = rendered
-            return ref
+                return None
+            if ref is not None and ref.version > view.version:
+                return ref
+            return self._render(view, ref=ref, channel=channel) or ref
 
     def _lock_for(self, service: str) -> threading.Lock:
         with self._locks_guard:
             return self._locks.setdefault(service, threading.Lock())
 
-    def _render_key(self, service: str) -> str | None:
-        """What the message shows, in a few characters: version, state, pending request."""
-        stored = self._ctx.store.load(service)
-        if stored is None:
-            return None
-        now_view = machine.current(stored, now=self._ctx.clock()).rollout
-        request = now_view.request.id if now_view.request else ""
-        return f"{now_view.version}/{now_view.state.value}/{request}"
-
-    def show(self, view: RolloutView) -> None:
-        """Put a freshly evaluated view (a `status`) on the rollout's existing message.
-
-        So the message follows the checks as they complete, not only the phase moves; an
-        unchanged checklist costs no Slack call, and a rollout with no message gets none.
-        """
-        with self._lock_for(view.service):
-            key = self._render_key(view.service)
-            if key is not None and self._state.message_of(view.service) is not None:
-                self._render(view.service, view, channel="", key=key)
-
     def _render(
-        self, service: str, view: RolloutView, *, channel: str, key: str
+        self, view: RolloutView, *, ref: MessageRef | None, channel: str
     ) -> MessageRef | None:
-        ref = self._state.message_of(service)
+        request = view.request.id if view.request else ""
+        key = f"{view.version}/{view.state}/{request}"
         rendered = blocks.as_dicts(blocks.rollout_message(view))
         digest = hashlib.sha256(json.dumps(rendered, sort_keys=True).encode()).hexdigest()[:16]
         text = blocks.fallback_text(view)
         try:
             if ref is not None and ref.digest == digest:
-                posted = MessageRef(channel=ref.channel, ts=ref.ts, rendered=key, digest=digest)
+                if ref.rendered == key:
+                    return ref
+                posted = MessageRef(ref.channel, ref.ts, key, digest, view.version)
             elif ref is not None:
                 self._client.chat_update(channel=ref.channel, ts=ref.ts, text=text, blocks=rendered)
-                posted = MessageRef(channel=ref.channel, ts=ref.ts, rendered=key, digest=digest)
+                posted = MessageRef(ref.channel, ref.ts, key, digest, view.version)
             else:
                 response = self._client.chat_postMessage(
                     channel=channel, text=text, blocks=rendered
                 )
                 posted = MessageRef(
-                    channel=str(response["channel"]),
-                    ts=str(response["ts"]),
-                    rendered=key,
-                    digest=digest,
+                    str(response["channel"]), str(response["ts"]), key, digest, view.version
                 )
         except (SlackApiError, SlackClientError) as e:
-            log.warning("rollout message for %s failed: %s", service, _error(e))
+            log.warning("rollout message for %s failed: %s", view.service, _error(e))
             return None
-        self._state.remember_message(service, posted)
+        self._state.remember_message(view.service, posted)
         return posted
 
     def _current_view(self, service: str) -> RolloutView | None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import redis
 
 from bot.state.store import translated
+from workflows.ports import StoreUnavailable
 
 _PREFIX = "meshgate"
 # Slack retries a delivery for up to about an hour (three retries, backing off); keep claims 2 h.
@@ -30,6 +31,7 @@ class MessageRef:
     ts: str
     rendered: str = ""  # what state it shows (see Publisher): skip updates that change nothing
     digest: str = ""  # a hash of its blocks: a refreshed checklist that changed nothing is skipped
+    version: int = 0  # the rollout version it shows: an older view never replaces a newer one
 
 
 class SlackState:
@@ -50,6 +52,7 @@ class SlackState:
             ts=str(data["ts"]),
             rendered=str(data.get("rendered", "")),
             digest=str(data.get("digest", "")),
+            version=int(data.get("version", 0)),
         )
 
     def remember_message(self, service: str, ref: MessageRef) -> None:
@@ -63,9 +66,17 @@ class SlackState:
                         "ts": ref.ts,
                         "rendered": ref.rendered,
                         "digest": ref.digest,
+                        "version": ref.version,
                     }
                 ),
             )
+
+    def claim_delivery_or_unknown(self, delivery_id: str) -> bool:
+        """Like `claim_delivery`, but True when Redis cannot say (the work then reports it)."""
+        try:
+            return self.claim_delivery(delivery_id)
+        except StoreUnavailable:
+            return True
 
     def claim_delivery(self, delivery_id: str) -> bool:
         """True the first time a delivery id is seen; False for Slack's retries of it."""

@@ -8,16 +8,18 @@ so the same transaction works on Redis Cluster:
     meshgate:{shop/checkout}:change:P  what phase P's applied change replaced (for rollback)
     meshgate:rollouts                  the set of services that have a rollout
 
-A transition is WATCH / GET / MULTI SET + XADD / EXEC: if anyone wrote the document in between,
-EXEC fails and the step runs again on the newer document, so fifty concurrent approvals give
-exactly one transition. Any Redis failure becomes StoreUnavailable with nothing half-written.
+A transition costs two round trips: `load` (GET) and `commit`, one Lua script that checks the
+stored version is still the one decided on, then SETs the document and XADDs its trail entries
+atomically. If anyone wrote in between, `commit` answers False and the caller decides again on
+the newer document, so fifty concurrent approvals give exactly one transition. Any Redis
+failure becomes StoreUnavailable with nothing half-written.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -25,8 +27,8 @@ import redis
 from pydantic import ValidationError
 
 from bot.state import urls as redis_urls
-from workflows.ports import Step, StoreConflict, StoreUnavailable
-from workflows.rollout.machine import Rollout, Transition
+from workflows.ports import StoreUnavailable
+from workflows.rollout.state import Rollout
 from workflows.rollout.trail import TrailEntry
 
 log = logging.getLogger(__name__)
@@ -35,8 +37,25 @@ _PREFIX = "meshgate"
 _INDEX = f"{_PREFIX}:rollouts"
 # A stream entry is ~300 bytes; 10,000 keeps years of a rollout's history in ~3 MB.
 _TRAIL_MAXLEN = 10_000
-# Each lost race means another writer succeeded; 100 rounds covers far more than 50 clickers.
-_MAX_ROUNDS = 100
+# KEYS: document, trail. ARGV: expected version (-1: no document yet), new document, trail
+# MAXLEN, then one trail entry per remaining argument. Returns 1 when written, 0 when the
+# stored version moved on (nothing written). Both keys share the rollout's hash tag.
+_COMMIT = """
+local current = redis.call('GET', KEYS[1])
+local expected = tonumber(ARGV[1])
+if expected < 0 then
+  if current then return 0 end
+else
+  if not current then return 0 end
+  local ok, decoded = pcall(cjson.decode, current)
+  if not ok or decoded['version'] ~= expected then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[2])
+for i = 4, #ARGV do
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'entry', ARGV[i])
+end
+return 1
+"""
 
 
 def rollout_key(service: str) -> str:
@@ -65,6 +84,7 @@ class RedisStore:
 
     def __init__(self, client: redis.Redis) -> None:
         self._redis = client
+        self._commit_script = client.register_script(_COMMIT)
 
     @classmethod
     def from_url(cls, url: str, *, timeout: float = 3.0) -> RedisStore:
@@ -91,37 +111,34 @@ class RedisStore:
             raw = self._redis.get(rollout_key(service))
         return None if raw is None else _decode(service, str(raw))
 
-    def transact(
-        self, service: str, step: Step, *, entry: Callable[[Transition], TrailEntry]
-    ) -> Transition:
-        """Compare-and-set on the rollout document; see the module docstring."""
-        key = rollout_key(service)
-        with translated(f"updating {service}"), self._redis.pipeline(transaction=True) as pipe:
-            for _ in range(_MAX_ROUNDS):
-                try:
-                    pipe.watch(key)  # type: ignore[no-untyped-call]
-                    raw = pipe.get(key)
-                    before = None if raw is None else _decode(service, str(raw))
-                    transition = step(before)
-                    if before is None:
-                        # Outside the transaction and idempotent: a name without a document
-                        # (EXEC lost) is skipped by `rollouts`, never half a rollout.
-                        self._redis.sadd(_INDEX, service)
-                    pipe.multi()
-                    pipe.set(key, transition.rollout.model_dump_json())
-                    pipe.xadd(
-                        trail_key(service),
-                        {"entry": entry(transition).model_dump_json()},
-                        maxlen=_TRAIL_MAXLEN,
-                        approximate=True,
-                    )
-                    pipe.execute()
-                    return transition
-                except redis.WatchError:
-                    continue
-                finally:
-                    pipe.reset()
-        raise StoreConflict(f"{service} changed {_MAX_ROUNDS} times while this ran; try again")
+    def commit(
+        self,
+        rollout: Rollout,
+        *,
+        expected_version: int | None,
+        entries: Sequence[TrailEntry],
+    ) -> bool:
+        """Store `rollout` and its trail entries if the stored version is `expected_version`.
+
+        None means "no document yet" (a first start). False when someone wrote in between:
+        nothing was written, and the caller decides again on the newer document.
+        """
+        service = rollout.service
+        with translated(f"updating {service}"):
+            if expected_version is None:
+                # Idempotent and outside the script (another slot on Redis Cluster): a name
+                # without a document (the commit lost) is skipped by `rollouts`.
+                self._redis.sadd(_INDEX, service)
+            written = self._commit_script(
+                keys=[rollout_key(service), trail_key(service)],
+                args=[
+                    -1 if expected_version is None else expected_version,
+                    rollout.model_dump_json(),
+                    _TRAIL_MAXLEN,
+                    *(e.model_dump_json() for e in entries),
+                ],
+            )
+        return bool(written)
 
     def record(self, service: str, entry: TrailEntry) -> None:
         """Append a trail entry that changes no state (a refusal)."""
@@ -152,10 +169,22 @@ class RedisStore:
             raws = self._redis.mget([rollout_key(s) for s in services]) if services else []
         return [_decode(s, str(raw)) for s, raw in zip(services, raws, strict=True) if raw]
 
-    def save_change(self, service: str, phase: str, records: list[dict[str, Any]]) -> None:
-        """Keep what a phase's applied change replaced, for its rollback."""
-        with translated(f"recording the change of {service}"):
-            self._redis.set(change_key(service, phase), json.dumps(records))
+    def save_change(
+        self, service: str, phase: str, records: list[dict[str, Any]], *, entry: TrailEntry
+    ) -> None:
+        """Keep what a phase's applied change replaced (for its rollback), with its trail entry."""
+        with (
+            translated(f"recording the change of {service}"),
+            self._redis.pipeline(transaction=True) as pipe,
+        ):
+            pipe.set(change_key(service, phase), json.dumps(records))
+            pipe.xadd(
+                trail_key(service),
+                {"entry": entry.model_dump_json()},
+                maxlen=_TRAIL_MAXLEN,
+                approximate=True,
+            )
+            pipe.execute()
 
     def change_of(self, service: str, phase: str) -> list[dict[str, Any]] | None:
         """The records saved for a phase's change, or None."""

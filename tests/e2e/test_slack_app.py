@@ -20,8 +20,6 @@ import pytest
 import yaml
 
 from bot.slack import blocks, expiry
-from bot.slack.publishing import Publisher
-from bot.slack.state import SlackState
 from bot.state.store import RedisStore
 from commands import dispatch
 from tests.support import reference, slack_requests
@@ -258,10 +256,10 @@ def test_an_expired_request_says_so_without_a_click(
 ) -> None:
     slack = served.slack
     message = to_pending(served, slack)
-    publisher = Publisher(client=served.app.client, state=SlackState(store.client), ctx=served.ctx)
+    assert served.bot.slack is not None
+    publisher, state = served.bot.slack.publisher, served.bot.slack.state  # the ones serve runs
     assert expiry.sweep(ctx=served.ctx, publisher=publisher) == []  # not yet
     clock.advance(timedelta(hours=1, minutes=1))
-    state = SlackState(store.client)
     replicas = [
         expiry.sweep_once_per_tick(ctx=served.ctx, publisher=publisher, state=state)
         for _ in range(3)

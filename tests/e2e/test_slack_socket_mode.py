@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import ExitStack
 
 import pytest
 from slack_bolt import App
@@ -15,7 +16,7 @@ from tests.support import slack_requests
 from tests.support.clock import ManualClock
 from tests.support.contexts import context
 from tests.support.slack_api import SlackWebStandIn
-from tests.support.slack_app import build, eventually
+from tests.support.slack_app import eventually, open_bot
 from tests.support.socket_mode import (
     SocketModeServer,
     events_api_envelope,
@@ -32,12 +33,15 @@ def connected(
     store: RedisStore,
     clock: ManualClock,
 ) -> Iterator[tuple[App, Context]]:
-    app, ctx = build(slack_api, context(store, clock))
-    handler = SocketModeHandler(app, "xapp-1-test", web_client=app.client)
-    handler.connect()  # type: ignore[no-untyped-call]
-    socket_mode_server.wait_for_connection()
-    yield app, ctx
-    handler.close()  # type: ignore[no-untyped-call]
+    with ExitStack() as stack:
+        bot = open_bot(slack_api, context(store, clock), stack)
+        assert bot.slack is not None
+        app = bot.slack.app
+        handler = SocketModeHandler(app, "xapp-1-test", web_client=app.client)
+        handler.connect()  # type: ignore[no-untyped-call]
+        socket_mode_server.wait_for_connection()
+        yield app, bot.ctx
+        handler.close()  # type: ignore[no-untyped-call]
 
 
 def test_a_slash_command_over_the_socket_is_acked_and_acted_on(

@@ -9,6 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot import wording
+from bot.console import render
 from bot.state.store import RedisStore
 from commands import dispatch
 from commands.context import Context
@@ -65,9 +67,9 @@ def test_self_outsider_approver_then_double_click(ctx: Context) -> None:
     approved = say(ctx, "bob", f"approve {SVC}")
     assert approved.ok and approved.rollout is not None
     assert (approved.rollout.phase, approved.rollout.state) == ("lock", "in_progress")
-    assert "phase switch completed (approved by bob)" in (approved.message or "")
+    assert "phase switch completed (approved by bob)" in (wording.message(approved) or "")
     # the manifests are a read-only cluster: the reply must not pretend the change was made
-    assert "NOT applied: the cluster is read-only" in (approved.message or "")
+    assert "NOT applied: the cluster is read-only" in (wording.message(approved) or "")
 
     again = say(ctx, "bob", f"approve {SVC}")
     assert again.error is not None and again.error.code == "already_decided"
@@ -80,7 +82,7 @@ def test_rollback_returns_to_the_previous_phase(ctx: Context) -> None:
     back = say(ctx, "carol", f"rollback {SVC}")
     assert back.ok and back.rollout is not None
     assert (back.rollout.phase, back.rollout.state) == ("switch", "rolled_back")
-    assert "from lock back to switch" in (back.message or "")
+    assert "from lock back to switch" in (wording.message(back) or "")
 
 
 def test_history_lists_each_step_with_its_actor_refusals_included(ctx: Context) -> None:
@@ -167,6 +169,6 @@ def test_audit_in_chat_reports_posture_of_the_service(ctx: Context) -> None:
     assert reply.ok and reply.audit is not None
     (ratings,) = reply.audit.services
     assert ratings.mtls.mode == "STRICT" and ratings.authz.default == "deny"
-    assert json.loads(reply.to_json())["audit"]["schema"] == "meshgate.audit/v1"
+    assert json.loads(render.as_json(reply))["audit"]["schema"] == "meshgate.audit/v1"
     missing = say(ctx, "carol", "audit shop/nope")
     assert missing.error is not None and missing.error.code == "not_found"

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from bot import wording
 from bot.kube.changes import KubeChanges
 from bot.kube.live import LiveClusterReader
 from bot.kube.writer import KubeWriter
@@ -104,7 +105,7 @@ def test_approval_applies_the_change_and_rollback_removes_it(
     to_strict_request(ctx)
     approved = say(ctx, "bob", f"approve {SVC}")
     assert approved.ok, approved.error
-    assert "applied PeerAuthentication shop/meshgate-checkout" in approved.message
+    assert "applied PeerAuthentication shop/meshgate-checkout" in (wording.message(approved) or "")
     stored = api.get("PeerAuthentication", namespace="shop", name="meshgate-checkout")
     assert stored is not None and stored["spec"]["mtls"]["mode"] == "STRICT"
     assert stored["metadata"]["managedFields"][0]["manager"] == "meshgate"
@@ -115,7 +116,9 @@ def test_approval_applies_the_change_and_rollback_removes_it(
 
     back = say(ctx, "bob", f"rollback {SVC}")
     assert back.ok and back.rollout.phase == "strict"
-    assert "reverted: deleted PeerAuthentication shop/meshgate-checkout" in back.message
+    assert "reverted: deleted PeerAuthentication shop/meshgate-checkout" in (
+        wording.message(back) or ""
+    )
     assert api.get("PeerAuthentication", namespace="shop", name="meshgate-checkout") is None
 
 
@@ -127,8 +130,15 @@ def test_a_failed_apply_rolls_the_rollout_back_and_says_why(ctx: Context, api: F
     assert "403" in approved.error.message and "back at phase strict" in approved.error.message
     status = say(ctx, "bob", f"status {SVC}").rollout
     assert (status.phase, status.state) == ("strict", "rolled_back")
-    history = [(h.actor, h.action) for h in say(ctx, "bob", f"history {SVC}").history]
-    assert history[-3:] == [("bob", "approve"), ("meshgate", "change"), ("meshgate", "rollback")]
+    history = say(ctx, "bob", f"history {SVC}").history
+    assert history is not None
+    assert [(h.actor, h.action, h.outcome) for h in history[-2:]] == [
+        ("bob", "approve", "ok"),
+        ("meshgate", "change", "conflict"),
+    ]
+    said = wording.history_detail(history[-1].detail, history[-1].happened, service=SVC)
+    assert "the change of phase strict failed" in said and "403" in said
+    assert "back to strict" in said
 
 
 def test_a_dry_run_the_server_refuses_refuses_the_advance(ctx: Context, api: FakeKubeApi) -> None:

@@ -14,9 +14,10 @@ from commands.replies import Reply
 from tests.support.clock import ManualClock
 from tests.support.contexts import context
 from tests.support.redis_server import RedisServer
+from workflows.naming import ServiceRef
 from workflows.ports import StoreUnavailable
 from workflows.rollout import machine
-from workflows.rollout.machine import Rollout, Transition
+from workflows.rollout.events import Actor, Approve
 from workflows.rollout.trail import TrailEntry
 
 SVC = "shop/productpage"
@@ -137,18 +138,14 @@ def test_redis_dying_inside_a_transition_writes_nothing(
     before = store.load(SVC)
     playbook = context(store, clock).playbook
 
-    def step_then_crash(current: Rollout | None) -> Transition:
-        transition = machine.decide(
-            current, machine.Approve(actor="bob"), playbook=playbook, now=clock()
-        )
-        own_redis.kill()  # the server dies after the read, before MULTI/EXEC
-        return transition
-
-    def entry(t: Transition) -> TrailEntry:
-        return TrailEntry(at=clock(), actor="bob", action="approve", outcome="ok")
-
+    transition = machine.decide(
+        before, Approve(ServiceRef.parse(SVC)), actor=Actor("bob"), playbook=playbook, now=clock()
+    )
+    own_redis.kill()  # the server dies after the read, before the compare-and-set
+    entry = TrailEntry(at=clock(), actor="bob", action="approve", outcome="ok")
     with pytest.raises(StoreUnavailable):
-        store.transact(SVC, step_then_crash, entry=entry)
+        assert before is not None
+        store.commit(transition.rollout, expected_version=before.version, entries=[entry])
     own_redis.start()
     assert store.load(SVC) == before
     assert [e.actor for e in store.history(SVC, limit=50)].count("bob") == 0

@@ -10,7 +10,7 @@ from commands.context import Context
 from tests.support.clock import ManualClock
 from tests.support.playbooks import attest_only
 from workflows.playbook import Playbook
-from workflows.rollout.machine import Approvers
+from workflows.rollout.state import Approvers
 
 DEMO_MESH = Path(__file__).resolve().parents[2] / "bot" / "demo_mesh"
 

@@ -1,5 +1,8 @@
 """The meshgate Slack app served over HTTP on 127.0.0.1, driven the way Slack drives it.
 
+The bot is built by bot.wiring.open_bot, the function `meshgate serve` calls, from Settings
+pointing at the Slack stand-in and the test's Redis.
+
 Bolt's `app.start()` binds 0.0.0.0 and cannot be stopped, so the app is served through our
 WSGI surface by waitress on a free loopback port, and stopped at the end of the test.
 """
@@ -9,17 +12,21 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import waitress.server
+from pydantic import SecretStr
 from slack_bolt import App
 
-from bot.slack.app import build_app, web_client
-from bot.slack.directory import SlackDirectory
-from bot.slack.state import SlackState
+from bot import wiring
+from bot.settings import Settings
+from bot.slack.config import check_slack_settings
 from bot.slack.wsgi import MeshgateWsgi
 from bot.state.store import RedisStore
+from bot.wiring import Bot
 from commands.context import Context
 from tests.support import slack_requests
 from tests.support.slack_api import SlackWebStandIn
@@ -44,29 +51,36 @@ def eventually(check: Callable[[], Any], *, timeout: float = 10.0, what: str = "
 class ServedApp:
     """A running app with helpers that send signed Slack requests to it."""
 
-    app: App
+    bot: Bot
     slack: SlackWebStandIn
-    ctx: Context
+    stack: ExitStack
     url: str = ""
-    _server: Any = None
-    _thread: threading.Thread | None = None
+    _stop_server: Callable[[], None] | None = None
     statuses: list[int] = field(default_factory=list)
 
+    @property
+    def app(self) -> App:
+        assert self.bot.slack is not None
+        return self.bot.slack.app
+
+    @property
+    def ctx(self) -> Context:
+        return self.bot.ctx
+
     def start(self) -> ServedApp:
-        self._server = waitress.server.create_server(
-            MeshgateWsgi(self.app), host="127.0.0.1", port=0, threads=8
-        )
-        self.url = f"http://127.0.0.1:{self._server.effective_port}/slack/events"
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
-        self._thread.start()
+        self.url, self._stop_server = serve_wsgi(MeshgateWsgi(self.app))
         return self
 
+    def settle(self) -> None:
+        """Wait until every acked request's work is done (instead of sleeping)."""
+        assert self.bot.slack is not None
+        assert self.bot.slack.worker.wait_idle(), "the worker did not finish its jobs"
+
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            self._server.task_dispatcher.shutdown()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        self.settle()  # no work left that could still call Slack or Redis
+        if self._stop_server is not None:
+            self._stop_server()
+        self.stack.close()  # stops the worker, then closes the store
 
     def command(self, text: str, *, user: str, channel: str = "C111", **kw: Any) -> int:
         """`/rollout TEXT` typed by `user`; returns the HTTP status of the ack."""
@@ -90,31 +104,60 @@ class ServedApp:
         return status
 
 
-def build(slack: SlackWebStandIn, ctx: Context) -> tuple[App, Context]:
-    """The real app over `ctx` (with Slack user groups as its directory), talking to `slack`."""
-    client = web_client(token=TOKEN, base_url=slack.base_url)
-    store = ctx.store
-    assert isinstance(store, RedisStore)
-    ctx = Context(
-        store=store,
-        playbook=ctx.playbook,
-        clock=ctx.clock,
-        cluster=ctx.cluster,
-        directory=SlackDirectory(client),
-        default_approvers=ctx.default_approvers,
-        read_only_cluster=ctx.read_only_cluster,
+def serve_wsgi(app: Any) -> tuple[str, Callable[[], None]]:
+    """Serve a WSGI app with waitress on a free loopback port; return its URL and a stop.
+
+    The stop closes every socket from inside waitress's own loop (its trigger), so the loop
+    ends on its own instead of failing on a socket closed under it by another thread.
+    """
+    server: Any = waitress.server.create_server(app, host="127.0.0.1", port=0, threads=8)
+    thread = threading.Thread(target=server.run, daemon=True, name="waitress-loop")
+    thread.start()
+
+    def close_all() -> None:
+        for dispatcher in list(server._map.values()):
+            dispatcher.close()
+
+    def stop() -> None:
+        server.trigger.pull_trigger(close_all)
+        thread.join(timeout=10)
+        server.task_dispatcher.shutdown()
+        assert not thread.is_alive(), "the test server's loop did not stop"
+
+    return f"http://127.0.0.1:{server.effective_port}/slack/events", stop
+
+
+def open_bot(slack: SlackWebStandIn, ctx: Context, stack: ExitStack) -> Bot:
+    """The bot `meshgate serve` builds (bot.wiring.open_bot), talking to `slack`.
+
+    `ctx` gives what a test chooses: the Redis its store talks to, the clock, the playbook,
+    the cluster, and the default approvers.
+    """
+    assert isinstance(ctx.store, RedisStore)
+    kwargs = ctx.store.client.connection_pool.connection_kwargs
+    settings = Settings(
+        slack_bot_token=SecretStr(TOKEN),
+        slack_signing_secret=SecretStr(SECRET),
+        slack_api_url=slack.base_url,
+        redis_url=f"redis://{kwargs['host']}:{kwargs['port']}/{kwargs.get('db', 0)}",
     )
-    app = build_app(
-        client=client,
-        signing_secret=SECRET,
-        ctx=ctx,
-        state=SlackState(store.client),
-        slash_command="/rollout",
+    approvers = ctx.default_approvers
+    return stack.enter_context(
+        wiring.open_bot(
+            settings,
+            cluster=ctx.cluster,
+            writer=ctx.writer,
+            state_dir=Path("/nonexistent-state-dir"),
+            slack=check_slack_settings(settings),
+            clock=ctx.clock,
+            playbook=ctx.playbook,
+            default_approvers=tuple(sorted(approvers.users | approvers.groups)),
+        )
     )
-    return app, ctx
 
 
 def serve(slack: SlackWebStandIn, ctx: Context) -> ServedApp:
-    """Build the real app and serve it over HTTP on 127.0.0.1."""
-    app, ctx = build(slack, ctx)
-    return ServedApp(app=app, slack=slack, ctx=ctx).start()
+    """Build the bot as `meshgate serve` does and serve it over HTTP on 127.0.0.1."""
+    stack = ExitStack()
+    bot = open_bot(slack, ctx, stack)
+    return ServedApp(bot=bot, slack=slack, stack=stack).start()

@@ -1,6 +1,7 @@
 """Approve and Reject buttons on a rollout's message.
 
-Approve runs the same handler as `/rollout approve`, with the request id the button carries, so
+Both ack at once and do their work on the Worker. Approve runs the same handler as
+`/rollout approve`, with the request id the button carries, so
 a click on an old request is `already_decided`. Reject opens a modal asking why. Either way the
 message is re-rendered from stored state (so a late click also shows the request's real fate),
 and a refusal is shown to the clicker alone.
@@ -19,9 +20,10 @@ from slack_sdk.errors import SlackApiError
 
 from bot.slack import blocks
 from bot.slack.listeners import Deps
-from commands import dispatch, parsing
+from commands import dispatch
 from commands.errors import UsageError
 from workflows.naming import InvalidServiceRef, ServiceRef
+from workflows.rollout.events import Approve
 
 log = logging.getLogger(__name__)
 
@@ -54,14 +56,18 @@ def register(app: App, deps: Deps) -> None:
         ack()
         actor, channel = str(body["user"]["id"]), _channel_of(body)
         value = str(action.get("value", ""))
-        target = target_or_refuse(deps, value, verb="approve", actor=actor, channel=channel)
-        if target is None:
-            return
-        service, request_id = target
-        reply = dispatch.run(
-            parsing.Approve(service=service, request_id=request_id), actor=actor, ctx=deps.ctx
-        )
-        deps.publisher.decided(reply, actor=actor, channel=channel, service=str(service))
+
+        def work() -> None:
+            target = target_or_refuse(deps, value, verb="approve", actor=actor, channel=channel)
+            if target is None:
+                return
+            service, request_id = target
+            reply = dispatch.run(
+                Approve(service=service, request_id=request_id), actor=actor, ctx=deps.ctx
+            )
+            deps.publisher.decided(reply, actor=actor, channel=channel, service=str(service))
+
+        deps.hand_off(body, work, what=f"approve click by {actor}")
 
     @app.action(blocks.REJECT_ACTION)
     def on_reject(
@@ -70,15 +76,22 @@ def register(app: App, deps: Deps) -> None:
         ack()
         actor, channel = str(body["user"]["id"]), _channel_of(body)
         value = str(action.get("value", ""))
-        target = target_or_refuse(deps, value, verb="reject", actor=actor, channel=channel)
-        if target is None:
-            return
-        service, request_id = target
-        modal = blocks.reject_modal(service=str(service), request_id=request_id, channel=channel)
-        try:
-            client.views_open(trigger_id=str(body["trigger_id"]), view=modal)
-        except SlackApiError as e:
-            log.warning("cannot open the reject modal: %s", e.response.get("error"))
+
+        def work() -> None:
+            target = target_or_refuse(deps, value, verb="reject", actor=actor, channel=channel)
+            if target is None:
+                return
+            service, request_id = target
+            modal = blocks.reject_modal(
+                service=str(service), request_id=request_id, channel=channel
+            )
+            try:
+                client.views_open(trigger_id=str(body["trigger_id"]), view=modal)
+            except SlackApiError as e:
+                log.warning("cannot open the reject modal: %s", e.response.get("error"))
+
+        # a trigger id is good for 3 s: open the modal at once, not behind other work
+        deps.hand_off(body, work, what=f"reject click by {actor}")
 
 
 def _channel_of(body: dict[str, Any]) -> str:

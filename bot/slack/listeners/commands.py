@@ -1,4 +1,4 @@
-"""The slash command (`/rollout VERB ...`): ack at once, run the verb, then answer.
+"""The slash command (`/rollout VERB ...`): ack at once, run the verb on the worker, answer.
 
 Changes update the rollout's message in the channel; everything else (refusals, usage errors,
 status, lists, history, help) is shown only to the person who typed it.
@@ -14,8 +14,6 @@ from slack_bolt import App
 from bot.slack.listeners import Deps
 from commands import dispatch
 
-CHANGES = frozenset({"start", "advance", "approve", "reject", "attest", "rollback", "abort"})
-
 
 def register(app: App, deps: Deps) -> None:
     """Listen for the configured slash command."""
@@ -27,10 +25,15 @@ def register(app: App, deps: Deps) -> None:
         ack()
         actor = str(command["user_id"])
         channel = str(command["channel_id"])
-        reply = dispatch.execute(str(command.get("text") or ""), actor=actor, ctx=deps.ctx)
-        if reply.ok and reply.command in CHANGES:
-            deps.publisher.changed(reply, actor=actor, channel=channel, respond=respond)
-        else:
+        text = str(command.get("text") or "")
+
+        def work() -> None:
+            reply = dispatch.execute(text, actor=actor, ctx=deps.ctx)
+            if reply.moved:
+                deps.publisher.changed(reply, actor=actor, channel=channel, respond=respond)
+                return
             deps.publisher.ephemeral(channel=channel, user=actor, reply=reply, respond=respond)
             if reply.ok and reply.command == "status" and reply.rollout is not None:
                 deps.publisher.show(reply.rollout)  # the channel's message follows the checks
+
+        deps.hand_off(command, work, what=f"/rollout by {actor}")

@@ -23,18 +23,24 @@ def register(app: App, deps: Deps) -> None:
     """Listen for app_home_opened."""
 
     @app.event("app_home_opened")
-    def on_home_opened(event: dict[str, Any], client: WebClient, ack: Callable[..., None]) -> None:
+    def on_home_opened(
+        event: dict[str, Any], body: dict[str, Any], client: WebClient, ack: Callable[..., None]
+    ) -> None:
         ack()
         if event.get("tab", "home") != "home":
             return
         user = str(event["user"])
-        listing = dispatch.run(parsing.ListRollouts(), actor=user, ctx=deps.ctx)
-        if listing.rollouts is None:
-            note = listing.error.message if listing.error else "rollouts unavailable"
-            view = blocks.home_view([], alerts_note=note)
-        else:
-            view = blocks.home_view(listing.rollouts, alerts_note=ALERTS_NOTE)
-        publish_home(client, deps, user=user, view=view.to_dict())
+
+        def work() -> None:
+            listing = dispatch.run(parsing.ListRollouts(), actor=user, ctx=deps.ctx)
+            if listing.rollouts is None:
+                note = listing.error.message if listing.error else "rollouts unavailable"
+                view = blocks.home_view([], alerts_note=note)
+            else:
+                view = blocks.home_view(listing.rollouts, alerts_note=ALERTS_NOTE)
+            publish_home(client, deps, user=user, view=view.to_dict())
+
+        deps.hand_off(body, work, what=f"App Home of {user}")
 
 
 def publish_home(client: WebClient, deps: Deps, *, user: str, view: dict[str, Any]) -> None:

@@ -11,8 +11,9 @@ from slack_bolt import App
 from bot.slack import blocks
 from bot.slack.listeners import Deps
 from bot.slack.listeners.actions import target_or_refuse
-from commands import dispatch, parsing
+from commands import dispatch
 from commands.parsing import MAX_REASON
+from workflows.rollout.events import Reject
 
 
 def register(app: App, deps: Deps) -> None:
@@ -35,14 +36,26 @@ def register(app: App, deps: Deps) -> None:
         ack()
         actor = str(body["user"]["id"])
         metadata = str(view.get("private_metadata") or "{}")
-        channel = str(json.loads(metadata).get("channel", "")) if metadata else ""
-        target = target_or_refuse(deps, metadata, verb="reject", actor=actor, channel=channel)
-        if target is None:
-            return
-        service, request_id = target
-        reply = dispatch.run(
-            parsing.Reject(service=service, reason=reason, request_id=request_id),
-            actor=actor,
-            ctx=deps.ctx,
-        )
-        deps.publisher.decided(reply, actor=actor, channel=channel, service=str(service))
+
+        def work() -> None:
+            channel = _channel_in(metadata)
+            target = target_or_refuse(deps, metadata, verb="reject", actor=actor, channel=channel)
+            if target is None:
+                return
+            service, request_id = target
+            reply = dispatch.run(
+                Reject(service=service, reason=reason, request_id=request_id),
+                actor=actor,
+                ctx=deps.ctx,
+            )
+            deps.publisher.decided(reply, actor=actor, channel=channel, service=str(service))
+
+        deps.hand_off(body, work, what=f"reject by {actor}")
+
+
+def _channel_in(metadata: str) -> str:
+    try:
+        data = json.loads(metadata)
+    except ValueError:
+        return ""
+    return str(data.get("channel", "")) if isinstance(data, dict) else ""

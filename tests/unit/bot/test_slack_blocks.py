@@ -5,14 +5,15 @@ from __future__ import annotations
 import pytest
 
 from bot.slack import blocks
-from commands.errors import ErrorCode
 from commands.replies import (
+    ChangeSummary,
     ErrorView,
     HistoryLine,
     Reply,
     RequestView,
     RolloutView,
 )
+from workflows.errors import ErrorCode
 from workflows.gates.checklist import ChecklistLine, ItemStatus
 
 
@@ -24,6 +25,7 @@ def view(**changes: object) -> RolloutView:
         phase_title="STRICT mTLS by policy",
         phases=12,
         state="awaiting_approval",
+        version=7,
         checklist=[ChecklistLine(id="mtls-share", title="mTLS share", status=ItemStatus.PASS)],
         approvals=[],
         request=RequestView(
@@ -32,7 +34,7 @@ def view(**changes: object) -> RolloutView:
             requested_at="2026-11-25T10:00:00Z",
             expires_at="2026-11-26T10:00:00Z",
             required=2,
-            change="peer-authentication STRICT",
+            change=ChangeSummary(kind="peer-authentication", mode="STRICT"),
         ),
         started_by="UALICE",
         started_at="2026-11-25T09:00:00Z",

@@ -9,8 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from commands import parsing
-from commands.errors import ErrorCode, UsageError
+from commands.errors import UsageError
+from workflows.errors import ErrorCode
 from workflows.naming import ServiceRef
+from workflows.rollout import events
 
 SHOP = ServiceRef("shop", "checkout")
 
@@ -18,18 +20,18 @@ PARSED = [
     ("", parsing.Help()),
     ("help", parsing.Help()),
     ("/rollout list", parsing.ListRollouts()),
-    ("start shop/checkout", parsing.Start(SHOP)),
+    ("start shop/checkout", events.Start(SHOP)),
     ("/rollout status shop/checkout", parsing.Status(SHOP)),
-    ("  ADVANCE   shop/checkout ", parsing.Advance(SHOP)),
-    ("approve shop/checkout", parsing.Approve(SHOP)),
-    ("reject shop/checkout not during the sale", parsing.Reject(SHOP, "not during the sale")),
-    ("reject shop/checkout", parsing.Reject(SHOP, "")),
+    ("  ADVANCE   shop/checkout ", events.Advance(SHOP)),
+    ("approve shop/checkout", events.Approve(SHOP)),
+    ("reject shop/checkout not during the sale", events.Reject(SHOP, "not during the sale")),
+    ("reject shop/checkout", events.Reject(SHOP, "")),
     (
         "attest shop/checkout loadtest-done p99 412ms",
-        parsing.Attest(SHOP, "loadtest-done", "p99 412ms"),
+        events.Attest(SHOP, "loadtest-done", "p99 412ms"),
     ),
-    ("rollback shop/checkout", parsing.Rollback(SHOP)),
-    ("abort shop/checkout wrong cluster", parsing.Abort(SHOP, "wrong cluster")),
+    ("rollback shop/checkout", events.Rollback(SHOP)),
+    ("abort shop/checkout wrong cluster", events.Abort(SHOP, "wrong cluster")),
     ("history shop/checkout", parsing.History(SHOP)),
     ("metrics shop/checkout", parsing.Metrics(SHOP)),
     ("audit", parsing.Audit(None)),

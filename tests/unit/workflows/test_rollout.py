@@ -9,69 +9,127 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.support.playbooks import attest_only
+from workflows.errors import ErrorCode
 from workflows.gates.checklist import ChecklistLine, ItemStatus
+from workflows.naming import ServiceRef
 from workflows.playbook import ChangeKind
 from workflows.rollout import machine
-from workflows.rollout.machine import (
+from workflows.rollout.events import (
+    MESHGATE,
     Abort,
+    Actor,
+    Advance,
+    ApplyFailed,
     Approve,
-    Approvers,
     Attest,
     Event,
-    HappeningKind,
-    RefusalCode,
+    Facts,
     Refused,
     Reject,
-    RequestAdvance,
     Rollback,
-    Rollout,
-    RolloutState,
     Start,
+)
+from workflows.rollout.happenings import (
+    ApplyChange,
+    DryRun,
+    HappeningKind,
+    RevertChange,
     Transition,
 )
+from workflows.rollout.state import Approvers, Rollout, RolloutState, approvers_for
 
 PLAYBOOK = attest_only()
 T0 = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 SVC = "shop/checkout"
+SERVICE = ServiceRef.parse(SVC)
 
 
 def line(item: str, status: ItemStatus, *, required: bool = True) -> ChecklistLine:
     return ChecklistLine(id=item, title=item, status=status, required=required)
 
 
-def advance(actor: str, *lines: ChecklistLine) -> RequestAdvance:
-    return RequestAdvance(actor=actor, checklist=lines or (line("x", ItemStatus.ATTESTED),))
+@dataclass(frozen=True)
+class Asked:
+    """An event, who asked for it, and what was read for it."""
+
+    actor: Actor
+    event: Event
+    facts: Facts = Facts()
+
+
+def start(actor: str) -> Asked:
+    return Asked(Actor(actor), Start(SERVICE))
+
+
+def advance(actor: str, *lines: ChecklistLine) -> Asked:
+    checklist = lines or (line("x", ItemStatus.ATTESTED),)
+    return Asked(Actor(actor), Advance(SERVICE), Facts(checklist=checklist, preview=""))
+
+
+def attest(actor: str, item: str, note: str = "") -> Asked:
+    return Asked(Actor(actor), Attest(SERVICE, item=item, note=note))
+
+
+def approve(
+    actor: str, groups: frozenset[str] = frozenset(), request_id: str | None = None
+) -> Asked:
+    return Asked(Actor(actor, groups), Approve(SERVICE, request_id=request_id))
+
+
+def reject(actor: str, reason: str = "") -> Asked:
+    return Asked(Actor(actor), Reject(SERVICE, reason=reason))
+
+
+def rollback(actor: str, groups: frozenset[str] = frozenset()) -> Asked:
+    return Asked(Actor(actor, groups), Rollback(SERVICE))
+
+
+def abort(actor: str, reason: str = "") -> Asked:
+    return Asked(Actor(actor), Abort(SERVICE, reason=reason))
+
+
+def apply_failed(phase: str) -> Asked:
+    return Asked(MESHGATE, ApplyFailed(SERVICE, phase=phase, reason="403 forbidden"))
 
 
 @dataclass(frozen=True)
 class At:
     """An event at an offset from T0 (for expiry)."""
 
-    event: Event
+    event: Asked
     minutes: int
 
 
-START = Start(actor="alice", service=SVC)
+START = start("alice")
 # Reach phase `switch` (index 1), in_progress.
-AT_SWITCH: tuple[Event, ...] = (START, Attest("alice", "ready"), advance("alice"))
+AT_SWITCH: tuple[Asked, ...] = (START, attest("alice", "ready"), advance("alice"))
 # Phase `switch` awaiting approval, requested by alice.
-SWITCH_PENDING: tuple[Event, ...] = (*AT_SWITCH, Attest("alice", "announced"), advance("alice"))
+SWITCH_PENDING: tuple[Asked, ...] = (*AT_SWITCH, attest("alice", "announced"), advance("alice"))
 # Phase `lock` (index 2), in_progress.
-AT_LOCK: tuple[Event, ...] = (*SWITCH_PENDING, Approve("bob"))
-LOCK_PENDING: tuple[Event, ...] = (*AT_LOCK, Attest("alice", "done"), advance("alice"))
+AT_LOCK: tuple[Asked, ...] = (*SWITCH_PENDING, approve("bob"))
+LOCK_PENDING: tuple[Asked, ...] = (*AT_LOCK, attest("alice", "done"), advance("alice"))
 
 
-def play(events: Sequence[Event | At]) -> Transition:
+def play(events: Sequence[Asked | At]) -> Transition:
     assert events, "play needs at least one event"
     state: Rollout | None = None
     transitions: list[Transition] = []
     for step in events:
-        event, now = (
+        asked, now = (
             (step.event, T0 + timedelta(minutes=step.minutes))
             if isinstance(step, At)
             else (step, T0)
         )
-        transitions.append(machine.decide(state, event, playbook=PLAYBOOK, now=now))
+        transitions.append(
+            machine.decide(
+                state,
+                asked.event,
+                actor=asked.actor,
+                facts=asked.facts,
+                playbook=PLAYBOOK,
+                now=now,
+            )
+        )
         state = transitions[-1].rollout
     return transitions[-1]
 
@@ -90,44 +148,44 @@ ACCEPTED = [
         (), START, Moves(RolloutState.IN_PROGRESS, "prepare", (HappeningKind.STARTED,)), id="start"
     ),
     pytest.param(
-        (START, Abort("alice")),
+        (START, abort("alice")),
         START,
         Moves(RolloutState.IN_PROGRESS, "prepare", (HappeningKind.STARTED,)),
         id="start-again-after-abort",
     ),
     pytest.param(
         (START,),
-        Attest("dave", "ready", "checked with the team"),
+        attest("dave", "ready", "checked with the team"),
         Moves(RolloutState.IN_PROGRESS, "prepare", (HappeningKind.ATTESTED,)),
         id="attest",
     ),
     pytest.param(
-        (START, Attest("alice", "ready")),
+        (START, attest("alice", "ready")),
         advance("alice"),
         Moves(RolloutState.IN_PROGRESS, "switch", (HappeningKind.PHASE_COMPLETED,)),
         id="advance-without-approvals-completes-phase",
     ),
     pytest.param(
-        (*AT_SWITCH, Attest("alice", "announced")),
+        (*AT_SWITCH, attest("alice", "announced")),
         advance("alice", line("a", ItemStatus.PASS), line("b", ItemStatus.FAIL, required=False)),
         Moves(RolloutState.AWAITING_APPROVAL, "switch", (HappeningKind.ADVANCE_REQUESTED,)),
         id="advance-asks-for-approval-optional-failure-does-not-block",
     ),
     pytest.param(
         SWITCH_PENDING,
-        Approve("bob"),
+        approve("bob"),
         Moves(RolloutState.IN_PROGRESS, "lock", (HappeningKind.PHASE_COMPLETED,)),
         id="approve-completes-phase",
     ),
     pytest.param(
         LOCK_PENDING,
-        Approve("bob"),
+        approve("bob"),
         Moves(RolloutState.AWAITING_APPROVAL, "lock", (HappeningKind.APPROVAL_RECORDED,)),
         id="first-of-two-approvals",
     ),
     pytest.param(
-        (*LOCK_PENDING, Approve("bob")),
-        Approve("erin", actor_groups=frozenset({"SPLATFORM"})),
+        (*LOCK_PENDING, approve("bob")),
+        approve("erin", groups=frozenset({"SPLATFORM"})),
         Moves(
             RolloutState.COMPLETED,
             "lock",
@@ -137,37 +195,41 @@ ACCEPTED = [
     ),
     pytest.param(
         SWITCH_PENDING,
-        Reject("carol", reason="not during the sale"),
+        reject("carol", reason="not during the sale"),
         Moves(RolloutState.IN_PROGRESS, "switch", (HappeningKind.REQUEST_REJECTED,)),
         id="reject-by-approver",
     ),
     pytest.param(
         SWITCH_PENDING,
-        Reject("alice"),
+        reject("alice"),
         Moves(RolloutState.IN_PROGRESS, "switch", (HappeningKind.REQUEST_REJECTED,)),
         id="requester-withdraws",
     ),
     pytest.param(
         AT_LOCK,
-        Rollback("carol"),
+        rollback("carol"),
         Moves(RolloutState.ROLLED_BACK, "switch", (HappeningKind.ROLLED_BACK,)),
         id="rollback-to-previous-phase",
     ),
     pytest.param(
         AT_SWITCH,
-        Rollback("mallory"),
+        rollback("mallory"),
         Moves(RolloutState.ROLLED_BACK, "prepare", (HappeningKind.ROLLED_BACK,)),
         id="anyone-rolls-back-a-phase-that-needed-no-approval",
     ),
     pytest.param(
         AT_LOCK,
-        Rollback("meshgate", automatic=True),
-        Moves(RolloutState.ROLLED_BACK, "switch", (HappeningKind.ROLLED_BACK,)),
-        id="automatic-rollback-after-a-failed-apply",
+        apply_failed("switch"),
+        Moves(
+            RolloutState.ROLLED_BACK,
+            "switch",
+            (HappeningKind.CHANGE_FAILED, HappeningKind.ROLLED_BACK),
+        ),
+        id="back-to-the-phase-whose-change-failed-to-apply",
     ),
     pytest.param(
         LOCK_PENDING,
-        Rollback("carol"),
+        rollback("carol"),
         Moves(
             RolloutState.ROLLED_BACK,
             "switch",
@@ -176,20 +238,20 @@ ACCEPTED = [
         id="rollback-withdraws-pending-request",
     ),
     pytest.param(
-        (*LOCK_PENDING, Approve("bob"), Approve("erin", frozenset({"SPLATFORM"}))),
-        Rollback("bob"),
+        (*LOCK_PENDING, approve("bob"), approve("erin", frozenset({"SPLATFORM"}))),
+        rollback("bob"),
         Moves(RolloutState.ROLLED_BACK, "lock", (HappeningKind.ROLLED_BACK,)),
         id="rollback-after-completion",
     ),
     pytest.param(
-        (*AT_LOCK, Rollback("carol"), Attest("alice", "announced")),
+        (*AT_LOCK, rollback("carol"), attest("alice", "announced")),
         advance("alice"),
         Moves(RolloutState.AWAITING_APPROVAL, "switch", (HappeningKind.ADVANCE_REQUESTED,)),
         id="advance-again-after-rollback",
     ),
     pytest.param(
         SWITCH_PENDING,
-        Abort("alice", "wrong cluster"),
+        abort("alice", "wrong cluster"),
         Moves(
             RolloutState.ABORTED, "switch", (HappeningKind.REQUEST_WITHDRAWN, HappeningKind.ABORTED)
         ),
@@ -209,7 +271,7 @@ ACCEPTED = [
 
 
 @pytest.mark.parametrize(("before", "event", "expected"), ACCEPTED)
-def test_accepted_transitions(before: tuple[Event, ...], event: Event, expected: Moves) -> None:
+def test_accepted_transitions(before: tuple[Asked, ...], event: Asked, expected: Moves) -> None:
     previous = play(before).rollout if before else None
     transition = play((*before, event))
     assert transition.rollout.state is expected.state
@@ -219,103 +281,103 @@ def test_accepted_transitions(before: tuple[Event, ...], event: Event, expected:
 
 
 REFUSED = [
-    pytest.param((), advance("alice"), RefusalCode.NOT_FOUND, "start", id="no-rollout"),
-    pytest.param((START,), START, RefusalCode.CONFLICT, "already rolling out", id="start-twice"),
+    pytest.param((), advance("alice"), ErrorCode.NOT_FOUND, "start", id="no-rollout"),
+    pytest.param((START,), START, ErrorCode.CONFLICT, "already rolling out", id="start-twice"),
     pytest.param(
-        (START,), advance("alice", line("ready", ItemStatus.PENDING)), RefusalCode.GATE_FAILED,
+        (START,), advance("alice", line("ready", ItemStatus.PENDING)), ErrorCode.GATE_FAILED,
         "ready (pending)", id="gate-pending-attestation",
     ),
     pytest.param(
-        (START,), advance("alice", line("mtls", ItemStatus.UNKNOWN)), RefusalCode.GATE_FAILED,
+        (START,), advance("alice", line("mtls", ItemStatus.UNKNOWN)), ErrorCode.GATE_FAILED,
         "mtls (unknown)", id="gate-unknown-is-not-a-pass",
     ),
     pytest.param(
-        (START,), advance("alice", line("pods", ItemStatus.FAIL)), RefusalCode.GATE_FAILED,
+        (START,), advance("alice", line("pods", ItemStatus.FAIL)), ErrorCode.GATE_FAILED,
         "pods (fail)", id="gate-fail",
     ),
     pytest.param(
-        SWITCH_PENDING, advance("alice"), RefusalCode.CONFLICT, "already awaits approval",
+        SWITCH_PENDING, advance("alice"), ErrorCode.CONFLICT, "already awaits approval",
         id="advance-while-awaiting",
     ),
     pytest.param(
-        SWITCH_PENDING, Approve("alice"), RefusalCode.SELF_APPROVAL, "cannot approve",
+        SWITCH_PENDING, approve("alice"), ErrorCode.SELF_APPROVAL, "cannot approve",
         id="self-approval",
     ),
     pytest.param(
-        SWITCH_PENDING, Approve("mallory"), RefusalCode.NOT_AUTHORIZED, "not an approver",
+        SWITCH_PENDING, approve("mallory"), ErrorCode.NOT_AUTHORIZED, "not an approver",
         id="outsider-approval",
     ),
     pytest.param(
-        AT_LOCK, Approve("bob"), RefusalCode.ALREADY_DECIDED, "already approved by bob",
+        AT_LOCK, approve("bob"), ErrorCode.ALREADY_DECIDED, "already approved by bob",
         id="double-click",
     ),
     pytest.param(
-        AT_LOCK, Approve("carol", request_id="switch-5"), RefusalCode.ALREADY_DECIDED,
+        AT_LOCK, approve("carol", request_id="switch-5"), ErrorCode.ALREADY_DECIDED,
         "already approved", id="stale-button",
     ),
     pytest.param(
-        (*LOCK_PENDING, Approve("bob"), Approve("erin", frozenset({"SPLATFORM"}))),
-        Approve("carol", frozenset({"SPLATFORM"})), RefusalCode.ALREADY_DECIDED,
+        (*LOCK_PENDING, approve("bob"), approve("erin", frozenset({"SPLATFORM"}))),
+        approve("carol", frozenset({"SPLATFORM"})), ErrorCode.ALREADY_DECIDED,
         "already approved by erin", id="late-click-after-the-last-phase",
     ),
     pytest.param(
-        (START, Abort("alice")), Approve("bob"), RefusalCode.CONFLICT, "aborted",
+        (START, abort("alice")), approve("bob"), ErrorCode.CONFLICT, "aborted",
         id="approve-after-abort",
     ),
     pytest.param(
-        (*LOCK_PENDING, Approve("bob")), Approve("bob"), RefusalCode.ALREADY_DECIDED,
+        (*LOCK_PENDING, approve("bob")), approve("bob"), ErrorCode.ALREADY_DECIDED,
         "bob already approved; 1 more needed", id="same-approver-twice",
     ),
     pytest.param(
-        AT_SWITCH, Approve("bob"), RefusalCode.CONFLICT, "run `advance` first",
+        AT_SWITCH, approve("bob"), ErrorCode.CONFLICT, "run `advance` first",
         id="approve-with-nothing-pending",
     ),
     pytest.param(
-        SWITCH_PENDING, At(Approve("bob"), minutes=61), RefusalCode.CONFLICT, "expired",
+        SWITCH_PENDING, At(approve("bob"), minutes=61), ErrorCode.CONFLICT, "expired",
         id="approve-after-expiry",
     ),
     pytest.param(
-        SWITCH_PENDING, Reject("mallory"), RefusalCode.NOT_AUTHORIZED, "not an approver",
+        SWITCH_PENDING, reject("mallory"), ErrorCode.NOT_AUTHORIZED, "not an approver",
         id="outsider-reject",
     ),
     pytest.param(
-        (START,), Attest("alice", "nope"), RefusalCode.NOT_FOUND, "takes attestations for: ready",
+        (START,), attest("alice", "nope"), ErrorCode.NOT_FOUND, "takes attestations for: ready",
         id="attest-unknown-item",
     ),
     pytest.param(
-        AT_SWITCH, Attest("alice", "nice-to-have"), RefusalCode.CONFLICT, "automated check",
+        AT_SWITCH, attest("alice", "nice-to-have"), ErrorCode.CONFLICT, "automated check",
         id="attest-automated-item",
     ),
     pytest.param(
-        SWITCH_PENDING, Attest("alice", "announced"), RefusalCode.CONFLICT, "awaits approval",
+        SWITCH_PENDING, attest("alice", "announced"), ErrorCode.CONFLICT, "awaits approval",
         id="attest-while-awaiting",
     ),
     pytest.param(
-        (START,), Rollback("alice"), RefusalCode.CONFLICT, "nothing to roll back",
+        (START,), rollback("alice"), ErrorCode.CONFLICT, "nothing to roll back",
         id="rollback-at-first-phase",
     ),
     pytest.param(
-        AT_LOCK, Rollback("mallory"), RefusalCode.NOT_AUTHORIZED,
+        AT_LOCK, rollback("mallory"), ErrorCode.NOT_AUTHORIZED,
         "not an approver for phase switch", id="rollback-of-an-approved-change-by-an-outsider",
     ),
     pytest.param(
-        (START, Abort("alice")), Abort("alice"), RefusalCode.CONFLICT, "aborted",
+        (START, abort("alice")), abort("alice"), ErrorCode.CONFLICT, "aborted",
         id="abort-twice",
     ),
     pytest.param(
-        (START, Abort("alice")), advance("alice"), RefusalCode.CONFLICT, "aborted",
+        (START, abort("alice")), advance("alice"), ErrorCode.CONFLICT, "aborted",
         id="advance-after-abort",
     ),
     pytest.param(
-        (*LOCK_PENDING, Approve("bob"), Approve("erin", frozenset({"SPLATFORM"}))),
-        advance("alice"), RefusalCode.CONFLICT, "completed every phase",
+        (*LOCK_PENDING, approve("bob"), approve("erin", frozenset({"SPLATFORM"}))),
+        advance("alice"), ErrorCode.CONFLICT, "completed every phase",
         id="advance-after-completion",
     ),
 ]  # fmt: skip
 
 
 @pytest.mark.parametrize(("before", "event", "code", "says"), REFUSED)
-def test_refusals(before: tuple[Event, ...], event: Event, code: RefusalCode, says: str) -> None:
+def test_refusals(before: tuple[Asked, ...], event: Asked, code: ErrorCode, says: str) -> None:
     with pytest.raises(Refused) as refused:
         play((*before, event))
     assert refused.value.code is code
@@ -335,12 +397,12 @@ def test_gate_failure_lists_every_blocker_and_only_blockers() -> None:
 
 
 def test_completed_phase_carries_the_change_to_apply_and_rollback_the_one_to_revert() -> None:
-    approved = play((*SWITCH_PENDING, Approve("bob")))
+    approved = play((*SWITCH_PENDING, approve("bob")))
     completed = [h for h in approved.happened if h.kind is HappeningKind.PHASE_COMPLETED]
     assert completed[0].change is not None
     assert completed[0].change.kind is ChangeKind.PEER_AUTHENTICATION
     assert completed[0].change.mode == "STRICT"
-    back = play((*SWITCH_PENDING, Approve("bob"), Rollback("carol")))
+    back = play((*SWITCH_PENDING, approve("bob"), rollback("carol")))
     assert back.happened[-1].change == completed[0].change
 
 
@@ -350,7 +412,7 @@ def test_default_approvers_apply_when_the_playbook_names_none() -> None:
     # the default-approver path of approvers_for directly.
     policy = PLAYBOOK.phase(0).approvals
     default = Approvers.parse(["U1", "SOPS"])
-    assert machine.approvers_for(policy, default=default) == default
+    assert approvers_for(policy, default=default) == default
     assert default.users == {"U1"} and default.groups == {"SOPS"}
 
 
@@ -363,3 +425,56 @@ def test_approval_request_expires_at_the_playbook_expiry() -> None:
     expired = machine.current(pending, now=T0 + timedelta(hours=1)).rollout
     assert expired.state is RolloutState.IN_PROGRESS
     assert expired.last_decision is not None and expired.last_decision.outcome.value == "expired"
+
+
+def test_intents_name_the_change_to_apply_then_the_one_to_revert() -> None:
+    approved = play((*SWITCH_PENDING, approve("bob")))
+    assert [type(i) for i in approved.intents] == [ApplyChange]
+    applied = approved.intents[0]
+    assert isinstance(applied, ApplyChange) and applied.phase == "switch"
+    assert applied.change.mode == "STRICT"
+    back = play((*SWITCH_PENDING, approve("bob"), rollback("carol")))
+    assert back.intents == (RevertChange("switch", applied.change),)
+    # a change that failed to apply reverts nothing: the writer applies all or nothing
+    failed = play((*SWITCH_PENDING, approve("bob"), apply_failed("switch")))
+    assert failed.intents == ()
+    assert failed.rollout.completed == play(SWITCH_PENDING).rollout.completed
+
+
+def test_a_request_for_a_change_asks_for_its_dry_run_until_the_facts_carry_it() -> None:
+    ready = (*AT_SWITCH, attest("alice", "announced"))
+    state = play(ready).rollout
+    asked = machine.decide(
+        state,
+        Advance(SERVICE),
+        actor=Actor("alice"),
+        facts=Facts(checklist=(line("x", ItemStatus.ATTESTED),)),
+        playbook=PLAYBOOK,
+        now=T0,
+    )
+    assert [type(i) for i in asked.intents] == [DryRun]
+    shown = machine.decide(
+        state,
+        Advance(SERVICE),
+        actor=Actor("alice"),
+        facts=Facts(checklist=(line("x", ItemStatus.ATTESTED),), preview="+ mode: STRICT"),
+        playbook=PLAYBOOK,
+        now=T0,
+    )
+    assert shown.intents == ()
+    assert shown.rollout.request is not None and shown.rollout.request.preview == "+ mode: STRICT"
+
+
+def test_only_the_groups_that_decide_an_event_are_looked_up() -> None:
+    pending = play(LOCK_PENDING).rollout
+    default = Approvers.parse(["SOPS"])
+    groups = machine.groups_in_question(
+        pending, Approve(SERVICE), playbook=PLAYBOOK, default=default
+    )
+    assert groups == {"SPLATFORM"}  # the `lock` phase's group, not the default
+    assert (
+        machine.groups_in_question(
+            pending, Attest(SERVICE, item="done"), playbook=PLAYBOOK, default=default
+        )
+        == frozenset()
+    )

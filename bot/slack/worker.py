@@ -1,0 +1,55 @@
+"""The hand-off between Slack's ack and the work: a small pool of worker threads.
+
+A listener verifies (Bolt does, before it runs), acks, and submits the work here; it never waits
+for Redis, the cluster or the Web API, so Slack always gets its answer within 3 s. A few threads
+bound how much work competes with the acks for the interpreter. `close` drains what was
+accepted (SIGTERM in `serve`), and `wait_idle` lets tests wait for the work instead of sleeping.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+log = logging.getLogger(__name__)
+
+# Work is mostly waiting on Redis, the API server and Slack; four threads keep a burst moving
+# without letting twenty CPU-bound renders crowd out the acks (bench/slack_ack_latency.py).
+DEFAULT_THREADS = 4
+
+
+class Worker:
+    """Runs submitted jobs on a few threads; counts what is in flight."""
+
+    def __init__(self, *, threads: int = DEFAULT_THREADS) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="meshgate-work")
+        self._pending = 0
+        self._idle = threading.Condition()
+
+    def submit(self, job: Callable[[], None], *, what: str) -> None:
+        """Run `job` soon; its failure is logged (with `what`), never raised to the listener."""
+        with self._idle:
+            self._pending += 1
+
+        def run() -> None:
+            try:
+                job()
+            except Exception:
+                log.exception("background work failed: %s", what)
+            finally:
+                with self._idle:
+                    self._pending -= 1
+                    self._idle.notify_all()
+
+        self._pool.submit(run)
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Block until no job is queued or running; False if `timeout` passed first."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._pending == 0, timeout=timeout)
+
+    def close(self) -> None:
+        """Finish the jobs already accepted, then stop the threads."""
+        self._pool.shutdown(wait=True)

@@ -1,0 +1,107 @@
+"""What replies say, in words: the sentences both surfaces (console and Slack) show.
+
+Reply models carry facts (happenings, changes carried out, counts); this module turns them into
+the one or two sentences a person reads, so the console, Slack threads, history lines and the
+console's JSON `message` all say the same thing. Each surface adds its own layout and escaping.
+"""
+
+from __future__ import annotations
+
+from commands.replies import ChangeSummary, ClusterAction, ClusterChange, Reply
+from workflows.gates.checklist import timestamp
+from workflows.playbook import PhaseChange
+from workflows.rollout.happenings import Happening, HappeningKind
+
+
+def change_words(change: ChangeSummary | PhaseChange) -> str:
+    """A phase's change in a few words: `peer-authentication STRICT`, `... dry-run`."""
+    kind = change.kind if isinstance(change.kind, str) else change.kind.value
+    parts = [kind]
+    if change.mode:
+        parts.append(change.mode)
+    if change.dry_run:
+        parts.append("dry-run")
+    if change.deny_by_default:
+        parts.append("deny-by-default")
+    return " ".join(parts)
+
+
+def happening(h: Happening, *, service: str, title: str = "") -> str:
+    """One happening as a clause."""
+    by = f"by {h.by}" if h.by else ""
+    match h.kind:
+        case HappeningKind.STARTED:
+            return f"started {service} at phase {h.phase}" + (f": {title}" if title else "")
+        case HappeningKind.ADVANCE_REQUESTED:
+            change = f" to apply {change_words(h.change)}" if h.change else ""
+            return f"phase {h.phase} passed its gate and awaits {h.required} approval(s){change}"
+        case HappeningKind.APPROVAL_RECORDED:
+            return f"approval recorded {by} ({h.count}/{h.required})"
+        case HappeningKind.PHASE_COMPLETED:
+            who = f"approved by {', '.join(h.approvers)}" if h.approvers else by
+            moved = f"; now at phase {h.next_phase}" if h.next_phase else ""
+            return f"phase {h.phase} completed ({who}){moved}"
+        case HappeningKind.ROLLOUT_COMPLETED:
+            return f"{service or 'the rollout'} completed every phase"
+        case HappeningKind.REQUEST_REJECTED:
+            return f"request rejected {by}" + (f": {h.reason}" if h.reason else "")
+        case HappeningKind.REQUEST_EXPIRED:
+            deadline = timestamp(h.deadline) if h.deadline else "its deadline"
+            return f"the request for phase {h.phase} expired: nobody decided before {deadline}"
+        case HappeningKind.REQUEST_WITHDRAWN:
+            return f"the request for phase {h.phase} was withdrawn ({h.withdrawn_by} {by})"
+        case HappeningKind.ATTESTED:
+            return f"attested {h.item} {by}" + (f": {h.reason}" if h.reason else "")
+        case HappeningKind.ROLLED_BACK:
+            return f"rolled back {by}: from {h.from_phase} back to {h.phase}"
+        case HappeningKind.CHANGE_FAILED:
+            return f"the change of phase {h.phase} failed: {h.reason}"
+        case HappeningKind.ABORTED:
+            return f"aborted {by}" + (f": {h.reason}" if h.reason else "")
+
+
+def happenings(items: list[Happening], *, service: str, title: str = "") -> str:
+    """Several happenings as one sentence."""
+    return "; ".join(happening(h, service=service, title=title) for h in items)
+
+
+def cluster_change(change: ClusterChange) -> str:
+    """What meshgate did (or did not do) to the cluster."""
+    match change.action:
+        case ClusterAction.APPLIED:
+            return "applied " + ", ".join(change.objects)
+        case ClusterAction.REVERTED:
+            return "reverted: " + "; ".join(change.objects)
+        case ClusterAction.NOT_APPLIED:
+            return f"its change, {change.kind}, was NOT applied: the cluster is read-only"
+        case ClusterAction.NOT_REVERTED:
+            return f"its change, {change.kind}, was NOT reverted: the cluster is read-only"
+
+
+def message(reply: Reply) -> str | None:
+    """The sentence that sums up a successful reply, or None when the rest says it all."""
+    parts: list[str] = []
+    if reply.happened and reply.rollout is not None:
+        title = reply.rollout.phase_title if reply.command == "start" else ""
+        parts.append(happenings(reply.happened, service=reply.rollout.service, title=title))
+    parts.extend(cluster_change(c) for c in reply.changes or ())
+    parts.extend(f"warning: {w}" for w in reply.warnings or ())
+    if reply.rollouts is not None:
+        count = len(reply.rollouts)
+        parts.append(f"{count} rollout(s)" if count else "no rollouts yet; `start NS/NAME`")
+    if reply.history is not None:
+        parts.append(f"{len(reply.history)} entries")
+    if reply.help is not None:
+        parts.append("meshgate commands")
+    if reply.audit is not None:
+        report = reply.audit
+        errors = sum(1 for s in report.services for f in s.findings if f.severity.value == "error")
+        parts.append(f"audited {len(report.services)} service(s): {errors} error finding(s)")
+    return "; ".join(parts) or None
+
+
+def history_detail(line_detail: str, happened: list[Happening] | None, *, service: str) -> str:
+    """A history line's text: its happenings in words, else its stored detail."""
+    if happened:
+        return happenings(happened, service=service)
+    return line_detail
