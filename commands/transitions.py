@@ -13,18 +13,18 @@ cannot be built, a dry run the server rejects), is written to the rollout's hist
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
-from commands import changes, checking
+from commands import carrying, changes, checking
 from commands.context import Context
 from commands.errors import CommandError
-from commands.replies import ClusterAction, ClusterChange, ErrorView, Reply
+from commands.replies import ErrorView, Reply
 from commands.views import rollout_view
 from workflows.errors import ErrorCode
 from workflows.gates.checklist import ChecklistLine, ItemStatus
 from workflows.mesh.snapshot import ClusterSnapshot, Kind
-from workflows.ports import ChangeFailed, StoreConflict
+from workflows.ports import StoreConflict
 from workflows.rollout import machine
 from workflows.rollout.events import (
     MESHGATE,
@@ -36,7 +36,7 @@ from workflows.rollout.events import (
     Refused,
     Start,
 )
-from workflows.rollout.happenings import ApplyChange, DryRun, RevertChange, Transition
+from workflows.rollout.happenings import DryRun, Transition
 from workflows.rollout.state import Rollout
 from workflows.rollout.trail import TrailEntry
 
@@ -60,23 +60,17 @@ class _Reads:
         return self.snapshot, self.why
 
 
-@dataclass
-class _Outcome:
-    """What the pass did after writing: changes carried out, and a failure to report."""
-
-    changes: list[ClusterChange] = field(default_factory=list)
-    error: CommandError | None = None
-
-
 def run(event: Event, *, actor: str, ctx: Context) -> Reply:
     """Run `event`, asked by `actor`, against the stored rollout of its service."""
     now = ctx.clock()
     reads = _Reads(ctx)
     warnings = _confirm_service(event, reads) if isinstance(event, Start) else []
     transition = _decide_and_write(event, actor=actor, ctx=ctx, reads=reads, now=now)
-    outcome = _carry_out(event, transition, ctx=ctx, reads=reads)
-    if outcome.error is not None and outcome.error.code is ErrorCode.CONFLICT:
-        transition = _after_failed_apply(event, transition, outcome.error, ctx=ctx)
+    outcome = carrying.carry_out(
+        event, transition, ctx=ctx, snapshot=lambda: _snapshot_for_changes(reads)
+    )
+    if outcome.failed_apply is not None:
+        transition = _after_failed_apply(event, transition, outcome, ctx=ctx, now=now)
     shown = _checklist_to_show(transition.rollout, ctx=ctx, reads=reads, event=event)
     view = rollout_view(transition.rollout, playbook=ctx.playbook, checklist=shown)
     error = None
@@ -191,88 +185,17 @@ def _actor(ctx: Context, actor: str, stored: Rollout | None, event: Event) -> Ac
     return Actor(actor, ctx.directory.groups_of(actor, candidates=sorted(candidates)))
 
 
-def _carry_out(event: Event, transition: Transition, *, ctx: Context, reads: _Reads) -> _Outcome:
-    """Apply or revert what the intents name; report a failure instead of raising it."""
-    outcome = _Outcome()
-    writer = ctx.writer
-    for intent in transition.intents:
-        if isinstance(intent, DryRun):
-            continue
-        if writer is None:
-            action = (
-                ClusterAction.NOT_APPLIED
-                if isinstance(intent, ApplyChange)
-                else ClusterAction.NOT_REVERTED
-            )
-            outcome.changes.append(
-                ClusterChange(action=action, phase=intent.phase, kind=intent.change.kind.value)
-            )
-            continue
-        entry = TrailEntry(
-            at=ctx.clock(),
-            actor="meshgate",
-            action="change",
-            outcome="ok",
-            phase=transition.rollout.phase,
-            state_before=transition.rollout.state.value,
-            state_after=transition.rollout.state.value,
-        )
-        try:
-            if isinstance(intent, ApplyChange):
-                planned = changes.plan(
-                    change=intent.change,
-                    service=event.service,
-                    snapshot=_snapshot_for_changes(reads),
-                    now=ctx.clock(),
-                )
-                outcome.changes.append(
-                    changes.apply(
-                        ctx,
-                        writer,
-                        service=event.service,
-                        phase=intent.phase,
-                        change=intent.change,
-                        planned=planned,
-                        entry=entry,
-                    )
-                )
-            elif isinstance(intent, RevertChange):
-                reverted = changes.revert(
-                    ctx,
-                    writer,
-                    service=event.service,
-                    phase=intent.phase,
-                    change=intent.change,
-                    entry=entry,
-                )
-                if reverted is not None:
-                    outcome.changes.append(reverted)
-        except (ChangeFailed, CommandError) as failure:
-            message = failure.message if isinstance(failure, CommandError) else str(failure)
-            if isinstance(intent, ApplyChange):
-                # decided next, as ApplyFailed: its trail entry carries the reason
-                outcome.error = CommandError(ErrorCode.CONFLICT, message)
-            else:
-                failed = {"outcome": ErrorCode.CONFLICT.value, "detail": message}
-                ctx.store.record(str(event.service), entry.model_copy(update=failed))
-                outcome.error = CommandError(
-                    ErrorCode.UNAVAILABLE,
-                    f"{event.service} moved back to phase {transition.rollout.phase}, but "
-                    f"{message}; the cluster still has the change: revert it by hand",
-                )
-            break
-    return outcome
-
-
 def _after_failed_apply(
-    event: Event, transition: Transition, error: CommandError, *, ctx: Context
+    event: Event, transition: Transition, outcome: carrying.Outcome, *, ctx: Context, now: datetime
 ) -> Transition:
     """Decide ApplyFailed on the rollout just written: back to the phase, nothing applied."""
-    applied = [i for i in transition.intents if isinstance(i, ApplyChange)]
-    failed = ApplyFailed(service=event.service, phase=applied[0].phase, reason=error.message)
-    back = _decide_and_write(failed, actor=MESHGATE.id, ctx=ctx, reads=_Reads(ctx), now=ctx.clock())
-    error.message = (
-        f"{error.message}; nothing was changed and {event.service} is back at phase "
+    assert outcome.failed_apply is not None and outcome.error is not None  # noqa: S101
+    failed = ApplyFailed(
+        service=event.service, phase=outcome.failed_apply, reason=outcome.error.message
+    )
+    back = _decide_and_write(failed, actor=MESHGATE.id, ctx=ctx, reads=_Reads(ctx), now=now)
+    outcome.error.message = (
+        f"{outcome.error.message}; nothing was changed and {event.service} is back at phase "
         f"{back.rollout.phase} ({back.rollout.state.value})"
     )
     return Transition(back.rollout, transition.happened + back.happened, ())

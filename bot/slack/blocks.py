@@ -20,13 +20,10 @@ from slack_sdk.models.blocks import (
     ContextBlock,
     DividerBlock,
     HeaderBlock,
-    InputBlock,
     MarkdownTextObject,
-    PlainTextInputElement,
     PlainTextObject,
     SectionBlock,
 )
-from slack_sdk.models.views import View
 
 from bot import wording
 from commands.replies import Reply, RolloutSummary, RolloutView
@@ -78,7 +75,7 @@ def mention(actor: str) -> str:
     return escape(actor)
 
 
-def _section(text: str) -> SectionBlock:
+def section(text: str) -> SectionBlock:
     return SectionBlock(text=MarkdownTextObject(text=cut(text)))
 
 
@@ -107,13 +104,13 @@ def rollout_message(view: RolloutView, *, note: str = "") -> list[Block]:
         HeaderBlock(
             text=PlainTextObject(text=cut(f"Rollout {view.service}", MAX_HEADER), emoji=False)
         ),
-        _section(
+        section(
             f"*Phase {view.phase_index + 1}/{view.phases}:* `{view.phase}` "
             f"{escape(view.phase_title)}\n*State:* {state}"
         ),
     ]
     if view.checklist and view.state not in ("completed", "aborted"):
-        blocks.append(_section(_checklist_text(view.checklist)))
+        blocks.append(section(_checklist_text(view.checklist)))
     request = view.request
     if request is not None:
         votes = ", ".join(f"{mention(a.by)} at {a.at}" for a in view.approvals) or "none yet"
@@ -121,14 +118,14 @@ def rollout_message(view: RolloutView, *, note: str = "") -> list[Block]:
         change = f"\n*Change:* {escape(words)}" if words else ""
         blocks.append(DividerBlock())
         blocks.append(
-            _section(
+            section(
                 f"*{mention(request.requested_by)} asks to complete `{view.phase}`.* "
                 f"Needs {request.required} approval(s); expires {request.expires_at}.{change}\n"
                 f"*Approved by:* {votes}"
             )
         )
         if request.diff:
-            blocks.append(_section(f"```{cut(escape(request.diff), MAX_TEXT - 6)}```"))
+            blocks.append(section(f"```{cut(escape(request.diff), MAX_TEXT - 6)}```"))
         value = button_value(view.service, request.id)
         blocks.append(
             ActionsBlock(
@@ -204,17 +201,17 @@ def reply_blocks(reply: Reply) -> list[Block]:
         text = f":no_entry: *{reply.error.code.value}*: {escape(reply.error.message)}"
         if reply.error.usage:
             text += f"\n*Usage:* `{escape(reply.error.usage)}`"
-        blocks.append(_section(text))
+        blocks.append(section(text))
         if reply.error.blockers:
-            blocks.append(_section("*Blocked by:*\n" + _checklist_text(reply.error.blockers)))
+            blocks.append(section("*Blocked by:*\n" + _checklist_text(reply.error.blockers)))
         return blocks
     said = wording.message(reply)
     if said:
-        blocks.append(_section(escape(said)))
+        blocks.append(section(escape(said)))
     if reply.rollout is not None:
         blocks.extend(rollout_message(reply.rollout))
     if reply.rollouts is not None:
-        blocks.append(_section(_rollouts_text(reply.rollouts)))
+        blocks.append(section(rollouts_text(reply.rollouts)))
     if reply.history is not None:
         lines = [
             f"`{h.at}` {mention(h.actor)} *{h.action}*"
@@ -226,14 +223,14 @@ def reply_blocks(reply: Reply) -> list[Block]:
             )
             for h in reply.history
         ]
-        blocks.extend(_section(chunk) for chunk in _chunks(lines))
+        blocks.extend(section(chunk) for chunk in chunks(lines))
     if reply.help is not None:
         blocks.append(
-            _section("\n".join(f"`{escape(h.usage)}` {escape(h.summary)}" for h in reply.help))
+            section("\n".join(f"`{escape(h.usage)}` {escape(h.summary)}" for h in reply.help))
         )
     if reply.audit is not None:
-        blocks.extend(_section(chunk) for chunk in _chunks(_audit_lines(reply.audit)))
-    return blocks[:MAX_BLOCKS] or [_section("done")]
+        blocks.extend(section(chunk) for chunk in chunks(_audit_lines(reply.audit)))
+    return blocks[:MAX_BLOCKS] or [section("done")]
 
 
 def reply_text(reply: Reply) -> str:
@@ -257,7 +254,7 @@ def _audit_lines(report: AuditReport) -> list[str]:
     return lines
 
 
-def _rollouts_text(rollouts: Sequence[RolloutSummary]) -> str:
+def rollouts_text(rollouts: Sequence[RolloutSummary]) -> str:
     if not rollouts:
         return "_No rollouts yet._ Start one with `/rollout start NS/NAME`."
     lines = []
@@ -268,7 +265,7 @@ def _rollouts_text(rollouts: Sequence[RolloutSummary]) -> str:
     return "\n".join(lines)
 
 
-def _chunks(lines: Sequence[str]) -> list[str]:
+def chunks(lines: Sequence[str]) -> list[str]:
     """Lines grouped into section-sized texts."""
     chunks: list[str] = []
     current = ""
@@ -282,43 +279,6 @@ def _chunks(lines: Sequence[str]) -> list[str]:
     if current:
         chunks.append(current)
     return chunks
-
-
-def reject_modal(*, service: str, request_id: str, channel: str) -> View:
-    """The modal that asks a rejecting approver why."""
-    return View(
-        type="modal",
-        callback_id=REJECT_VIEW,
-        private_metadata=json.dumps(
-            {"service": service, "request": request_id, "channel": channel}
-        ),
-        title=PlainTextObject(text="Reject request"),
-        submit=PlainTextObject(text="Reject"),
-        close=PlainTextObject(text="Cancel"),
-        blocks=[
-            _section(f"Reject the request to advance *{service}*?"),
-            InputBlock(
-                block_id=REASON_BLOCK,
-                label=PlainTextObject(text="Reason"),
-                element=PlainTextInputElement(
-                    action_id=REASON_INPUT, multiline=True, max_length=500
-                ),
-                optional=True,
-            ),
-        ],
-    )
-
-
-def home_view(rollouts: Sequence[RolloutSummary], *, alerts_note: str) -> View:
-    """App Home: every rollout with its phase, state and pending approvals; alerts."""
-    blocks: list[Block] = [
-        HeaderBlock(text=PlainTextObject(text="meshgate rollouts", emoji=False)),
-    ]
-    lines = _rollouts_text(rollouts).split("\n")
-    blocks.extend(_section(chunk) for chunk in _chunks(lines)[:90])
-    blocks.append(DividerBlock())
-    blocks.append(_section(f"*Alerts:* {escape(alerts_note)}"))
-    return View(type="home", blocks=blocks[:100])
 
 
 def as_dicts(blocks: Sequence[Block]) -> list[dict[str, Any]]:

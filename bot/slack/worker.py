@@ -15,9 +15,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 log = logging.getLogger(__name__)
 
-# Work is mostly waiting on Redis, the API server and Slack; four threads keep a burst moving
+# Work is mostly waiting on Redis, the API server and Slack; two threads keep a burst moving
 # without letting twenty CPU-bound renders crowd out the acks (bench/slack_ack_latency.py).
-DEFAULT_THREADS = 4
+DEFAULT_THREADS = 2
 
 
 class Worker:

@@ -51,7 +51,7 @@ def run_counted(
     admin: redis.Redis, marker: redis.Redis, ctx: Context, text: str, *, actor: str
 ) -> list[str]:
     """The commands the bot sent to Redis while running `text` (scripts' inner calls aside)."""
-    with admin.monitor() as monitor:
+    with admin.monitor() as monitor:  # type: ignore[no-untyped-call]
         reply = dispatch.execute(text, actor=actor, ctx=ctx)
         assert reply.ok, reply.error
         marker.echo(MARK)  # seen by the monitor after everything the command sent

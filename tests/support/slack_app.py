@@ -119,9 +119,9 @@ def serve_wsgi(app: Any) -> tuple[str, Callable[[], None]]:
             dispatcher.close()
 
     def stop() -> None:
+        server.task_dispatcher.shutdown()  # request threads end first: none pulls the trigger
         server.trigger.pull_trigger(close_all)
         thread.join(timeout=10)
-        server.task_dispatcher.shutdown()
         assert not thread.is_alive(), "the test server's loop did not stop"
 
     return f"http://127.0.0.1:{server.effective_port}/slack/events", stop

@@ -18,7 +18,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.slack import blocks
+from bot.slack import blocks, surfaces
 from bot.slack.listeners import Deps
 from commands import dispatch
 from commands.errors import UsageError
@@ -82,7 +82,7 @@ def register(app: App, deps: Deps) -> None:
             if target is None:
                 return
             service, request_id = target
-            modal = blocks.reject_modal(
+            modal = surfaces.reject_modal(
                 service=str(service), request_id=request_id, channel=channel
             )
             try:

@@ -10,7 +10,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.slack import blocks
+from bot.slack import surfaces
 from bot.slack.listeners import Deps
 from commands import dispatch, parsing
 
@@ -35,9 +35,9 @@ def register(app: App, deps: Deps) -> None:
             listing = dispatch.run(parsing.ListRollouts(), actor=user, ctx=deps.ctx)
             if listing.rollouts is None:
                 note = listing.error.message if listing.error else "rollouts unavailable"
-                view = blocks.home_view([], alerts_note=note)
+                view = surfaces.home_view([], alerts_note=note)
             else:
-                view = blocks.home_view(listing.rollouts, alerts_note=ALERTS_NOTE)
+                view = surfaces.home_view(listing.rollouts, alerts_note=ALERTS_NOTE)
             publish_home(client, deps, user=user, view=view.to_dict())
 
         deps.hand_off(body, work, what=f"App Home of {user}")
