@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from workflows.errors import WorkflowError
+
 # RFC 1123 label: lower-case alphanumerics and '-', starting and ending alphanumeric.
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 # RFC 1035 label: as above, but must start with a letter (Service names).
@@ -16,7 +18,7 @@ _DNS1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 _MAX_LABEL = 63
 
 
-class InvalidServiceRef(ValueError):
+class InvalidServiceRef(WorkflowError, ValueError):
     """The text is not `NS/NAME` with valid Kubernetes names; the message says what is wrong."""
 
 

@@ -25,6 +25,8 @@ from pydantic import (
     model_validator,
 )
 
+from workflows.errors import WorkflowError
+
 SCHEMA = "meshgate.playbook/v1"
 DEFAULT_PLAYBOOK_FILE = "istio-playbook.yaml"
 
@@ -223,7 +225,7 @@ class PlaybookIssue(_Model):
         )
 
 
-class PlaybookInvalid(ValueError):
+class PlaybookInvalid(WorkflowError, ValueError):
     """A playbook failed to parse or validate; `issues` lists every problem found."""
 
     def __init__(self, source: str, issues: list[PlaybookIssue]) -> None:

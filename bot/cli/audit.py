@@ -23,6 +23,7 @@ from typing import Any, TextIO
 from pydantic import ValidationError
 
 from bot.console import audit_render
+from bot.errors import BotError
 from bot.kube.manifests import ManifestReader
 from bot.settings import Settings
 from workflows.audit import auditing as audits
@@ -36,7 +37,7 @@ EXIT_FAIL_ON = 1
 EXIT_USAGE = 2
 
 
-class AuditUsageError(Exception):
+class AuditUsageError(BotError):
     """A problem with the command line or its inputs; the message is shown as is (exit 2)."""
 
 

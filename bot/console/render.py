@@ -74,7 +74,7 @@ def _line(item: ChecklistLine) -> str:
     text = f"  [{_MARKS.get(item.status, item.status)}] {item.id}{optional}: {item.title}"
     if item.reason:
         text += f"\n         {item.reason}"
-    if item.fix and item.status in ("fail", "unknown", "pending"):
+    if item.actionable:
         text += f"\n         fix: {item.fix}"
     return text
 

@@ -20,8 +20,10 @@ from collections.abc import Mapping
 
 import urllib3
 
+from bot.errors import BotError
 
-class KubeError(Exception):
+
+class KubeError(BotError):
     """A Kubernetes API call failed; the message is short and safe to log or show."""
 
     def __init__(

@@ -86,7 +86,7 @@ def _checklist_text(items: Sequence[ChecklistLine]) -> str:
         line = f"{_STATUS_ICON.get(item.status, item.status)} *{escape(item.title)}*{optional}"
         if item.reason:
             line += f"\n      {escape(item.reason)}"
-        if item.fix and item.status in ("fail", "unknown", "pending"):
+        if item.actionable:
             line += f"\n      _fix:_ {escape(item.fix)}"
         lines.append(line)
     return "\n".join(lines) or "_no checklist items_"

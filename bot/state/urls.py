@@ -19,11 +19,13 @@ from urllib.parse import unquote, urlsplit
 import redis
 from redis.sentinel import Sentinel
 
+from bot.errors import BotError
+
 SENTINEL_SCHEME = "redis+sentinel"
 SCHEMES = ("redis://", "rediss://", "unix://", f"{SENTINEL_SCHEME}://")
 
 
-class RedisUrlInvalid(ValueError):
+class RedisUrlInvalid(BotError, ValueError):
     """The URL cannot name a Redis server; the message says what is wrong (no password)."""
 
 

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from workflows.errors import WorkflowError
 from workflows.mesh.authz import DefaultDecision
 from workflows.mesh.findings import Severity
 from workflows.mesh.mtls import MtlsMode
@@ -21,7 +22,7 @@ from workflows.mesh.sidecars import SidecarState
 SCHEMA = "meshgate.audit/v1"
 
 
-class BaselineInvalid(ValueError):
+class BaselineInvalid(WorkflowError, ValueError):
     """A baseline is not a meshgate.audit/v1 report; the message says where and why."""
 
 

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from workflows.errors import WorkflowError
 from workflows.mesh.snapshot import ClusterSnapshot, Kind, RawObject
 from workflows.naming import ServiceRef
 from workflows.playbook import ChangeKind, PhaseChange
@@ -54,7 +55,7 @@ SECURITY_API = "security.istio.io/v1"
 APPS_API = "apps/v1"
 
 
-class ActionError(ValueError):
+class ActionError(WorkflowError, ValueError):
     """The change cannot be built for this service; the message says why."""
 
 

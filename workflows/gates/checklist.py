@@ -39,6 +39,15 @@ class ChecklistLine(BaseModel):
     reason: str = ""
     fix: str = ""
 
+    @property
+    def actionable(self) -> bool:
+        """True when the line has a fix a person should act on (it fails, or is unknown)."""
+        return bool(self.fix) and self.status in (
+            ItemStatus.FAIL,
+            ItemStatus.UNKNOWN,
+            ItemStatus.PENDING,
+        )
+
 
 class AttestationNote(BaseModel):
     """Who attested an item of a phase, when, and what they said."""
