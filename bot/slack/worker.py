@@ -26,6 +26,7 @@ class Worker:
     def __init__(self, *, threads: int = DEFAULT_THREADS) -> None:
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="meshgate-work")
         self._pending = 0
+        self.completed = 0  # jobs finished, failed ones included (a figure for benches)
         self._idle = threading.Condition()
 
     def submit(self, job: Callable[[], None], *, what: str) -> None:
@@ -41,6 +42,7 @@ class Worker:
             finally:
                 with self._idle:
                     self._pending -= 1
+                    self.completed += 1
                     self._idle.notify_all()
 
         self._pool.submit(run)

@@ -127,18 +127,19 @@ def serve_wsgi(app: Any) -> tuple[str, Callable[[], None]]:
     return f"http://127.0.0.1:{server.effective_port}/slack/events", stop
 
 
-def open_bot(slack: SlackWebStandIn, ctx: Context, stack: ExitStack) -> Bot:
+def open_bot(slack: SlackWebStandIn | str, ctx: Context, stack: ExitStack) -> Bot:
     """The bot `meshgate serve` builds (bot.wiring.open_bot), talking to `slack`.
 
-    `ctx` gives what a test chooses: the Redis its store talks to, the clock, the playbook,
-    the cluster, and the default approvers.
+    `slack` is the stand-in (or its base URL); `ctx` gives what a test chooses: the Redis its
+    store talks to, the clock, the playbook, the cluster, and the default approvers.
     """
+    base_url = slack if isinstance(slack, str) else slack.base_url
     assert isinstance(ctx.store, RedisStore)
     kwargs = ctx.store.client.connection_pool.connection_kwargs
     settings = Settings(
         slack_bot_token=SecretStr(TOKEN),
         slack_signing_secret=SecretStr(SECRET),
-        slack_api_url=slack.base_url,
+        slack_api_url=base_url,
         redis_url=f"redis://{kwargs['host']}:{kwargs['port']}/{kwargs.get('db', 0)}",
     )
     approvers = ctx.default_approvers
