@@ -31,7 +31,8 @@ def happening(h: Happening, *, service: str, title: str = "") -> str:
     by = f"by {h.by}" if h.by else ""
     match h.kind:
         case HappeningKind.STARTED:
-            return f"started {service} at phase {h.phase}" + (f": {title}" if title else "")
+            who = f"{service} " if service else ""
+            return f"started {who}at phase {h.phase}" + (f": {title}" if title else "")
         case HappeningKind.ADVANCE_REQUESTED:
             change = f" to apply {change_words(h.change)}" if h.change else ""
             return f"phase {h.phase} passed its gate and awaits {h.required} approval(s){change}"
