@@ -234,10 +234,10 @@ def reply_blocks(reply: Reply) -> list[Block]:
 
 
 def reply_text(reply: Reply) -> str:
-    """Notification text of a reply."""
+    """Notification text of a reply, escaped: Slack parses it for mentions like the blocks."""
     if reply.error is not None:
-        return cut(f"{reply.error.code.value}: {reply.error.message}", MAX_FALLBACK)
-    return cut(wording.message(reply) or reply.command, MAX_FALLBACK)
+        return cut(escape(f"{reply.error.code.value}: {reply.error.message}"), MAX_FALLBACK)
+    return cut(escape(wording.message(reply) or reply.command), MAX_FALLBACK)
 
 
 def _audit_lines(report: AuditReport) -> list[str]:

@@ -472,3 +472,12 @@ def test_the_message_follows_the_checks_when_someone_asks_for_status(
         assert len(slack_api.calls_to("chat.update")) == updates + 1
     finally:
         app.stop()
+
+
+def test_user_text_in_an_error_never_pings_anyone(served: ServedApp) -> None:
+    # the notification text (top-level `text`) is shown and parsed for mentions like the blocks
+    assert served.command(f"attest {SVC} <!channel> <@U0BOSS>", user=ALICE) == 200
+    (refusal,) = wait_ephemeral(served.slack, ALICE, 1)
+    shown = refusal["text"] + json.dumps(refusal.get("blocks", []))
+    assert "&lt;!channel&gt;" in shown
+    assert "<!channel>" not in shown and "<@U0BOSS>" not in shown
