@@ -481,3 +481,17 @@ def test_user_text_in_an_error_never_pings_anyone(served: ServedApp) -> None:
     shown = refusal["text"] + json.dumps(refusal.get("blocks", []))
     assert "&lt;!channel&gt;" in shown
     assert "<!channel>" not in shown and "<@U0BOSS>" not in shown
+
+
+def test_a_click_from_another_channel_is_refused(served: ServedApp) -> None:
+    slack = served.slack
+    message = to_pending(served, slack)
+    value = buttons(message)[0]["value"]
+    # an approver's click, carrying the rollout's button value, but not on its message
+    assert served.click(blocks.APPROVE_ACTION, value, user=BOB, channel="C999", ts="1.000") == 200
+    (refusal,) = wait_ephemeral(slack, BOB, 1)
+    assert "not_authorized" in refusal["text"]
+    served.settle()
+    after = served.ctx.store.load(SVC)
+    assert after is not None and after.state == "awaiting_approval"
+    assert buttons(slack.message(CHANNEL, message["ts"])), "the request stays open"

@@ -21,7 +21,8 @@ from slack_sdk.errors import SlackApiError
 from bot.slack import blocks, surfaces
 from bot.slack.listeners import Deps
 from commands import dispatch
-from commands.errors import UsageError
+from commands.errors import CommandError, UsageError
+from workflows.errors import ErrorCode
 from workflows.naming import InvalidServiceRef, ServiceRef
 from workflows.rollout.events import Approve
 
@@ -38,14 +39,29 @@ def decision_target(value: str) -> tuple[ServiceRef, str]:
 
 
 def target_or_refuse(
-    deps: Deps, value: str, *, verb: str, actor: str, channel: str
+    deps: Deps, value: str, *, verb: str, actor: str, channel: str, message_ts: str = ""
 ) -> tuple[ServiceRef, str] | None:
-    """The decision a button or modal carries, or None after telling the clicker it is broken."""
+    """The decision a button or modal carries, or None after telling the clicker why not.
+
+    A click counts only on the rollout's own message: a button value carried to another
+    channel or message (with an approver's user id) is refused, not acted on.
+    """
     try:
-        return decision_target(value)
+        service, request_id = decision_target(value)
     except UsageError as e:
         deps.publisher.ephemeral(channel=channel, user=actor, reply=dispatch.error_reply(verb, e))
         return None
+    home = deps.state.message_of(str(service))
+    if home is not None and (home.channel != channel or (message_ts and home.ts != message_ts)):
+        refusal = CommandError(
+            ErrorCode.NOT_AUTHORIZED,
+            f"this button is not on the message of {service}'s rollout; decide there",
+        )
+        deps.publisher.ephemeral(
+            channel=channel, user=actor, reply=dispatch.error_reply(verb, refusal)
+        )
+        return None
+    return service, request_id
 
 
 def register(app: App, deps: Deps) -> None:
@@ -54,11 +70,13 @@ def register(app: App, deps: Deps) -> None:
     @app.action(blocks.APPROVE_ACTION)
     def on_approve(ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
-        actor, channel = str(body["user"]["id"]), _channel_of(body)
+        actor, channel, ts = str(body["user"]["id"]), _channel_of(body), _message_ts_of(body)
         value = str(action.get("value", ""))
 
         def work() -> None:
-            target = target_or_refuse(deps, value, verb="approve", actor=actor, channel=channel)
+            target = target_or_refuse(
+                deps, value, verb="approve", actor=actor, channel=channel, message_ts=ts
+            )
             if target is None:
                 return
             service, request_id = target
@@ -74,11 +92,13 @@ def register(app: App, deps: Deps) -> None:
         ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any], client: WebClient
     ) -> None:
         ack()
-        actor, channel = str(body["user"]["id"]), _channel_of(body)
+        actor, channel, ts = str(body["user"]["id"]), _channel_of(body), _message_ts_of(body)
         value = str(action.get("value", ""))
 
         def work() -> None:
-            target = target_or_refuse(deps, value, verb="reject", actor=actor, channel=channel)
+            target = target_or_refuse(
+                deps, value, verb="reject", actor=actor, channel=channel, message_ts=ts
+            )
             if target is None:
                 return
             service, request_id = target
@@ -92,6 +112,12 @@ def register(app: App, deps: Deps) -> None:
 
         # a trigger id is good for 3 s: open the modal at once, not behind other work
         deps.hand_off(body, work, what=f"reject click by {actor}")
+
+
+def _message_ts_of(body: dict[str, Any]) -> str:
+    message = body.get("message") or {}
+    container = body.get("container") or {}
+    return str(message.get("ts") or container.get("message_ts") or "")
 
 
 def _channel_of(body: dict[str, Any]) -> str:
