@@ -31,9 +31,12 @@ from tests.support.prometheus import (
     expected_success,
 )
 from tests.support.redis_server import free_port
-from workflows.gates import istio_queries
+from workflows import playbook
+from workflows.gates import istio_queries, metric_gates
 from workflows.gates.metrics_snapshot import MetricsSnapshot, Reading, Target
+from workflows.gates.verdicts import Verdict
 from workflows.naming import ServiceRef
+from workflows.playbook import ChecklistItem
 
 CHECKOUT = ServiceRef("shop", "checkout")
 PAYMENTS = ServiceRef("shop", "payments")
@@ -252,3 +255,59 @@ def test_a_bad_url_is_refused_with_what_to_do() -> None:
         PrometheusConfig(url="prometheus:9090")
     with pytest.raises(ValueError, match="positive"):
         PrometheusConfig(url="http://p:9090", timeout=0)
+
+
+def strict_gate() -> list[ChecklistItem]:
+    phase = next(p for p in playbook.default().phases if p.id == "strict")
+    return [i for i in phase.gate if i.metric is not None]
+
+
+@pytest.mark.parametrize(
+    ("service", "verdicts", "says"),
+    [
+        (PAYMENTS, {"mtls-share": Verdict.PASS, "no-plaintext-callers": Verdict.PASS}, ""),
+        (
+            CHECKOUT,
+            {"mtls-share": Verdict.FAIL, "no-plaintext-callers": Verdict.FAIL},
+            "2 plaintext callers: legacy/batch (2.5 req/s), legacy/cron (0.4 req/s)",
+        ),
+        (
+            GHOST,
+            {"mtls-share": Verdict.UNKNOWN, "no-plaintext-callers": Verdict.UNKNOWN},
+            "no data",
+        ),
+    ],
+    ids=["passes", "fails-naming-callers", "cannot-decide"],
+)
+def test_the_default_strict_gate_on_real_numbers(
+    source: PrometheusMetrics, service: ServiceRef, verdicts: dict[str, Verdict], says: str
+) -> None:
+    items = strict_gate()
+    snaps = [snapshot_of(source, service)]
+    results = metric_gates.metric_results(items=items, current=snaps)
+    assert {k: r.verdict for k, r in results.items()} == verdicts
+    assert says in results["no-plaintext-callers"].reason
+    if service == CHECKOUT:
+        share = f"{expected_mtls('shop', 'checkout') * 100:.1f} %"
+        assert f"mTLS share {share}: below the minimum 99.9 %" in results["mtls-share"].reason
+        assert "legacy/batch, legacy/cron" in results["mtls-share"].fix
+
+
+def test_a_custom_query_item_on_real_numbers(source: PrometheusMetrics) -> None:
+    item = ChecklistItem.model_validate(
+        {
+            "id": "errors",
+            "title": "5xx rate",
+            "metric": {
+                "query": "sum(rate(istio_requests_total{"
+                'destination_service_namespace="{namespace}", '
+                'destination_service_name="{service}", response_code=~"5.."}[{window}]))',
+                "max": 0.05,
+            },
+        }
+    )
+    rendered = metric_gates.custom_queries(items=[item], service=CHECKOUT)
+    values = source.custom_values(queries=rendered, at=AT)
+    result = metric_gates.metric_results(items=[item], current=[], custom=values)["errors"]
+    assert result.verdict is Verdict.FAIL
+    assert f"custom query = {expected_rate('shop', 'checkout', code='503'):g}" in result.reason
