@@ -4,7 +4,8 @@
                      [--format text|json]
 
 Prints DESIGN.md's "Metrics JSON" (`--format json`) or a readable table. The URL comes from
-the flag, else MESHGATE_PROMETHEUS_URL. Exit status: 0 when the snapshot was printed; 2 on
+the flag, else MESHGATE_PROMETHEUS_URL; credentials, CA and timeout from MESHGATE_PROMETHEUS_*
+(bot.metrics.prometheus.config_from). Exit status: 0 when the snapshot was printed; 2 on
 usage errors (bad service, time, window or URL; no URL at all) and when Prometheus could not
 be asked at all (the snapshot is still printed, every value `unavailable`).
 """
@@ -17,7 +18,8 @@ import sys
 from datetime import UTC, datetime, timedelta
 
 from bot.console import metrics_render
-from bot.metrics.prometheus import PrometheusClient, PrometheusConfig
+from bot.metrics import prometheus
+from bot.metrics.prometheus import PrometheusClient
 from bot.metrics.source import PrometheusMetrics
 from bot.settings import Settings
 from bot.settings import load as load_settings
@@ -54,12 +56,7 @@ def run(args: argparse.Namespace, settings: Settings | None = None) -> int:
         if not isinstance(window, timedelta) or window <= timedelta(0):
             raise ValueError(f"--window must be a duration like 30m, got {args.window!r}")
         settings = settings or load_settings()
-        url = args.prometheus_url or settings.prometheus_url
-        if not url:
-            raise ValueError(
-                "no Prometheus to ask: pass --prometheus-url URL or set MESHGATE_PROMETHEUS_URL"
-            )
-        config = PrometheusConfig(url=url)
+        config = prometheus.config_from(settings, url=args.prometheus_url)
     except (InvalidServiceRef, ValueError) as e:
         print(f"meshgate metrics: {e}", file=sys.stderr)
         return EXIT_USAGE

@@ -29,6 +29,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 from pydantic import SecretStr
 
+from bot.settings import Settings
 from workflows.gates.istio_queries import Sample, Series
 
 DEFAULT_TIMEOUT = 10.0
@@ -52,6 +53,27 @@ class PrometheusTimeout(PrometheusUnavailable):
 
 class PrometheusRejected(PrometheusError):
     """Prometheus rejected the request (a bad query or parameter); retrying will not help."""
+
+
+def config_from(settings: Settings, *, url: str | None = None) -> PrometheusConfig:
+    """The client's configuration from MESHGATE_PROMETHEUS_* (`url` overrides the setting).
+
+    ValueError when no URL is set, or a setting is wrong; the message says what to do.
+    """
+    chosen = url or settings.prometheus_url
+    if not chosen:
+        raise ValueError(
+            "no Prometheus to ask: pass --prometheus-url URL or set MESHGATE_PROMETHEUS_URL"
+        )
+    return PrometheusConfig(
+        url=chosen,
+        timeout=settings.prometheus_timeout,
+        username=settings.prometheus_username,
+        password=settings.prometheus_password,
+        bearer_token=settings.prometheus_bearer_token,
+        ca_file=settings.prometheus_ca_file,
+        insecure_skip_verify=settings.prometheus_insecure_skip_verify,
+    )
 
 
 @dataclass(frozen=True)

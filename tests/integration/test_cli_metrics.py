@@ -8,7 +8,12 @@ import pytest
 
 from bot.cli.main import main
 from bot.metrics.local_server import LocalPrometheus
-from tests.support.prometheus import expected_mtls, expected_quantile, expected_rate
+from tests.support.prometheus import (
+    CannedServer,
+    expected_mtls,
+    expected_quantile,
+    expected_rate,
+)
 from tests.support.redis_server import free_port
 
 AT = "2026-11-25T10:30:00Z"
@@ -81,3 +86,15 @@ def test_prometheus_down_prints_unavailable_and_exits_2(capsys: pytest.CaptureFi
     captured = capsys.readouterr()
     assert "unavailable (cannot reach Prometheus" in captured.out
     assert "could not be asked" in captured.err
+
+
+def test_credentials_come_from_the_environment_and_stay_out_of_the_output(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MESHGATE_PROMETHEUS_BEARER_TOKEN", "tok-123-secret")
+    with CannedServer(401, b"Unauthorized") as server:
+        assert main(["metrics", "shop/checkout", "--prometheus-url", server.url, "--at", AT]) == 2
+    captured = capsys.readouterr()
+    assert server.authorization[0] == "Bearer tok-123-secret"
+    assert "refused meshgate's credentials (HTTP 401)" in captured.err
+    assert "tok-123-secret" not in captured.out + captured.err
