@@ -30,7 +30,8 @@ import httpx
 from pydantic import SecretStr
 
 from bot.settings import Settings
-from workflows.gates.istio_queries import Sample, Series
+from workflows.gates.istio_history import Series
+from workflows.gates.istio_queries import Sample
 
 DEFAULT_TIMEOUT = 10.0
 # Prometheus refuses range queries above 11,000 points (web/api/v1/api.go, "exceeded maximum

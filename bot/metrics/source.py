@@ -18,8 +18,9 @@ from bot.metrics.prometheus import (
     PrometheusError,
     PrometheusUnavailable,
 )
-from workflows.gates import istio_queries
-from workflows.gates.istio_queries import Query, QueryAnswer, Series
+from workflows.gates import istio_history, istio_queries
+from workflows.gates.istio_history import Series
+from workflows.gates.istio_queries import Query, QueryAnswer
 from workflows.gates.metrics_snapshot import MetricsHistory, MetricsSnapshot, Target
 from workflows.gates.metrics_source import CustomAnswer
 from workflows.naming import ServiceRef
@@ -100,7 +101,7 @@ class PrometheusMetrics:
         promql = istio_queries.queries(targets=[target], window=span)
         answers: dict[Query, Sequence[Series] | str] = {}
         down = ""
-        for query in istio_queries.HISTORY:
+        for query in istio_history.HISTORY:
             if down:
                 answers[query] = down
                 continue
@@ -116,4 +117,4 @@ class PrometheusMetrics:
         while moment <= end:
             times.append(moment)
             moment += step
-        return istio_queries.assemble_history(target=target, times=times, answers=answers)
+        return istio_history.assemble_history(target=target, times=times, answers=answers)

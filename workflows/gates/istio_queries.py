@@ -34,7 +34,6 @@ from enum import StrEnum
 from workflows.gates.metrics_snapshot import (
     Caller,
     Latency,
-    MetricsHistory,
     MetricsSnapshot,
     PrincipalCaller,
     Target,
@@ -90,22 +89,6 @@ class Sample:
     labels: Mapping[str, str]
     value: float
 
-
-@dataclass(frozen=True)
-class Series:
-    """One series of a range query: its labels and (time, value) points, NaN kept."""
-
-    labels: Mapping[str, str]
-    points: tuple[tuple[datetime, float], ...]
-
-
-# The four series a chart shows, by the query that gives each.
-HISTORY: Mapping[Query, str] = {
-    Query.REQUEST_RATE: "request_rate",
-    Query.SUCCESS_RATE: "success_rate",
-    Query.LATENCY_P99: "latency_p99_ms",
-    Query.MTLS_SHARE: "mtls_share",
-}
 
 QueryAnswer = Sequence[Sample] | str
 """The samples a query returned, or why it could not be answered (the `unavailable` reason)."""
@@ -193,7 +176,7 @@ def assemble(
             found = by_dest[query].get(key, ())
             return finite(sum(s.value for s in found)) if found else None
 
-        seen = scalar(Query.REQUEST_RATE) is not None
+        seen = (scalar(Query.REQUEST_RATE) or 0.0) > 0  # requests prove the proxies report
         app_key = (ref.namespace, target.app_label)
         snapshots[ref] = MetricsSnapshot(
             service=str(ref),
@@ -287,39 +270,3 @@ def _egress_rate(
     if found is not None:
         return found
     return 0.0 if seen else None
-
-
-def assemble_history(
-    *,
-    target: Target,
-    times: Sequence[datetime],
-    answers: Mapping[Query, Sequence[Series] | str],
-) -> MetricsHistory:
-    """The chart's four series of one target, one value (or None) per time in `times`."""
-    key = (target.service.namespace, target.service.name)
-    columns: dict[str, tuple[float | None, ...]] = {}
-    unavailable: dict[str, str] = {}
-    for query, name in HISTORY.items():
-        answer = answers.get(query, "not asked")
-        values: dict[datetime, float] = {}
-        if isinstance(answer, str):
-            unavailable[name] = answer
-        else:
-            for series in answer:
-                if (series.labels.get(DEST_NS), series.labels.get(DEST_NAME)) == key:
-                    for moment, value in series.points:
-                        values[moment] = values.get(moment, 0.0) + value
-        columns[name] = tuple(_maybe(values.get(moment)) for moment in times)
-    return MetricsHistory(
-        service=str(target.service),
-        times=tuple(times),
-        request_rate=columns["request_rate"],
-        success_rate=columns["success_rate"],
-        latency_p99_ms=columns["latency_p99_ms"],
-        mtls_share=columns["mtls_share"],
-        unavailable=unavailable,
-    )
-
-
-def _maybe(value: float | None) -> float | None:
-    return None if value is None else finite(value)
