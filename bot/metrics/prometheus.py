@@ -20,6 +20,7 @@ server's without credentials, and credentials live in SecretStr.
 from __future__ import annotations
 
 import math
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -123,16 +124,14 @@ class PrometheusClient:
             headers["Authorization"] = f"Bearer {config.bearer_token.get_secret_value()}"
         elif username is not None:
             auth = httpx.BasicAuth(username, password.get_secret_value() if password else "")
-        verify: Any = config.ca_file or (not config.insecure_skip_verify)
-        if config.client_cert is not None and isinstance(verify, str | bool):
-            import ssl
-
-            context = ssl.create_default_context(cafile=config.ca_file)
+        verify: ssl.SSLContext | bool = True
+        if config.ca_file or config.insecure_skip_verify or config.client_cert:
+            verify = ssl.create_default_context(cafile=config.ca_file)
             if config.insecure_skip_verify:
-                context.check_hostname = False
-                context.verify_mode = ssl.CERT_NONE
-            context.load_cert_chain(config.client_cert, config.client_key)
-            verify = context
+                verify.check_hostname = False
+                verify.verify_mode = ssl.CERT_NONE
+            if config.client_cert:
+                verify.load_cert_chain(config.client_cert, config.client_key)
         self.timeout = config.timeout
         self._http = httpx.Client(
             base_url=self.base_url,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
@@ -29,6 +30,7 @@ from tests.support.prometheus import (
     expected_quantile,
     expected_rate,
     expected_success,
+    self_signed,
 )
 from tests.support.redis_server import free_port
 from workflows import playbook
@@ -248,6 +250,26 @@ def test_basic_auth_from_the_url_is_sent_and_stripped_from_messages() -> None:
             client.instant("up", at=AT)
         assert server.authorization == ["Basic bWVzaGdhdGU6aHVudGVyMg=="]  # meshgate:hunter2
         assert "hunter2" not in str(raised.value) and "hunter2" not in repr(client)
+
+
+UP = b'{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1,"1"]}]}}'
+
+
+def test_tls_verifies_against_the_given_ca_and_refuses_an_unknown_one(tmp_path: Path) -> None:
+    cert, key = self_signed(tmp_path)
+    with CannedServer(200, UP, tls=(cert, key)) as server:
+        trusted = PrometheusClient(PrometheusConfig(url=server.url, ca_file=str(cert), timeout=2))
+        assert [s.value for s in trusted.instant("up", at=AT)] == [1.0]
+        trusted.close()
+        untrusted = PrometheusClient(PrometheusConfig(url=server.url, timeout=2))
+        with pytest.raises(PrometheusUnavailable, match="cannot reach Prometheus at https://"):
+            untrusted.instant("up", at=AT)
+        untrusted.close()
+        skipping = PrometheusClient(
+            PrometheusConfig(url=server.url, insecure_skip_verify=True, timeout=2)
+        )
+        assert [s.value for s in skipping.instant("up", at=AT)] == [1.0]
+        skipping.close()
 
 
 def test_a_bad_url_is_refused_with_what_to_do() -> None:

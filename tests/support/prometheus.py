@@ -14,6 +14,8 @@ they do not skip.
 
 from __future__ import annotations
 
+import ssl
+import subprocess
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -244,8 +246,16 @@ class StallingServer:
 class CannedServer:
     """Answers every GET with `status` and `body`; records the Authorization headers it saw."""
 
-    def __init__(self, status: int, body: bytes, content_type: str = "application/json") -> None:
+    def __init__(
+        self,
+        status: int,
+        body: bytes,
+        content_type: str = "application/json",
+        *,
+        tls: tuple[Path, Path] | None = None,
+    ) -> None:
         self.authorization: list[str | None] = []
+        self.scheme = "https" if tls else "http"
         outer = self
 
         class Handler(_Quiet):
@@ -259,11 +269,15 @@ class CannedServer:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
+        if tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(str(tls[0]), str(tls[1]))
+            self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        return f"{self.scheme}://127.0.0.1:{self.httpd.server_address[1]}"
 
     def __enter__(self) -> CannedServer:
         self.thread.start()
@@ -278,3 +292,16 @@ def write_blocks(mesh: Mesh, folder: Path) -> Path:
     """TSDB blocks of another mesh (for tests that need their own server)."""
     build_blocks(openmetrics=openmetrics(mesh), data_dir=folder / "tsdb")
     return folder / "tsdb"
+
+
+def self_signed(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key, made by openssl (the server's CA is itself)."""
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    return cert, key
