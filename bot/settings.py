@@ -35,6 +35,12 @@ class Settings(BaseSettings):
     state_dir: Path = DEFAULT_STATE_DIR
     kube_context: str | None = None
     prometheus_url: str | None = None
+    prometheus_timeout: float = Field(default=10.0, gt=0)
+    prometheus_username: str | None = None
+    prometheus_password: SecretStr | None = None
+    prometheus_bearer_token: SecretStr | None = None
+    prometheus_ca_file: str | None = None
+    prometheus_insecure_skip_verify: bool = False
 
     @field_validator("approvers", mode="before")
     @classmethod

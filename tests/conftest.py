@@ -11,7 +11,11 @@ from bot.state.store import RedisStore
 from tests.support.clock import ManualClock
 from tests.support.redis_server import RedisServer
 
-pytest_plugins = ["tests.support.slack_fixtures", "tests.support.kube_fixtures"]
+pytest_plugins = [
+    "tests.support.slack_fixtures",
+    "tests.support.kube_fixtures",
+    "tests.support.prometheus",
+]
 
 
 @pytest.fixture(scope="session")

@@ -25,6 +25,7 @@ from pydantic import (
     model_validator,
 )
 
+from workflows import promql_templates
 from workflows.errors import WorkflowError
 
 SCHEMA = "meshgate.playbook/v1"
@@ -74,27 +75,55 @@ class Metric(StrEnum):
 
     REQUEST_RATE = "request_rate"  # requests per second, server side
     SUCCESS_RATE = "success_rate"  # fraction of non-5xx responses
+    LATENCY_P50_MS = "latency_p50_ms"  # median latency in milliseconds
+    LATENCY_P90_MS = "latency_p90_ms"  # 90th percentile latency in milliseconds
     LATENCY_P99_MS = "latency_p99_ms"  # 99th percentile latency in milliseconds
     MTLS_SHARE = "mtls_share"  # fraction of requests received over mutual TLS
     FORBIDDEN_RATE = "forbidden_rate"  # 403 responses per second
     PLAINTEXT_CALLERS = "plaintext_callers"  # number of workloads calling without mTLS
     PASSTHROUGH_RATE = "passthrough_rate"  # requests per second to PassthroughCluster
+    BLACKHOLE_RATE = "blackhole_rate"  # requests per second dropped at BlackHoleCluster
     SHADOW_DENIALS = "shadow_denials"  # dry-run AuthorizationPolicy denials per second
 
 
 class MetricGate(_Model):
-    """A bound on one metric over a window; `not_worse` compares with the phase's baseline."""
+    """A bound on one metric, or on a custom PromQL query, over a window.
 
-    metric: Metric
+    `min` and `max` are inclusive, `above` is strict (a rate above zero: traffic is seen).
+    `not_worse` compares with the "before" snapshot stored when the phase's change was applied,
+    allowing `margin` (in the metric's unit, a fraction for shares); the bounds apply as well,
+    and they alone decide when no "before" exists (the reply says so). `query` is PromQL with
+    `{namespace}`, `{service}` and `{window}` placeholders and must return one value.
+    """
+
+    metric: Metric | None = None
+    query: str | None = None
     min: float | None = None
     max: float | None = None
+    above: float | None = None
     not_worse: bool = False
+    margin: Annotated[float, Field(ge=0)] = 0.0
     window: Duration = timedelta(minutes=30)
+
+    @field_validator("query")
+    @classmethod
+    def _known_placeholders(cls, query: str | None) -> str | None:
+        found = promql_templates.problems(query) if query is not None else []
+        if found:
+            raise ValueError("; ".join(found))
+        return query
 
     @model_validator(mode="after")
     def _has_a_bound(self) -> Self:
-        if self.min is None and self.max is None and not self.not_worse:
-            raise ValueError("a metric gate needs `min`, `max` or `not_worse: true`")
+        if (self.metric is None) == (self.query is None):
+            raise ValueError("a metric item needs exactly one of `metric` or `query`")
+        if self.not_worse and self.query is not None:
+            raise ValueError(
+                "`not_worse` compares a named metric with its stored 'before'; "
+                "give a custom query `min`, `max` or `above`"
+            )
+        if self.min is None and self.max is None and self.above is None and not self.not_worse:
+            raise ValueError("a metric gate needs `min`, `max`, `above` or `not_worse: true`")
         return self
 
 

@@ -15,7 +15,9 @@ What each change builds (all objects labelled `app.kubernetes.io/managed-by: mes
 - peer-authentication: PeerAuthentication `meshgate-<svc>` with the Service's selector and
   `mtls.mode` PERMISSIVE or STRICT (a workload policy: it overrides namespace and mesh ones).
 - authorization-policy: AuthorizationPolicy `meshgate-<svc>`, ALLOW, one rule whose source
-  principals are the callers given (sorted, deduplicated); with `dry_run` it carries
+  principals are the callers given (sorted, deduplicated; SPIFFE URIs as Istio reports them
+  are taken without `spiffe://`, and `unknown` is refused: see workflows.changes.allow_list,
+  which decides them from the callers observed); with `dry_run` it carries
   `istio.io/dry-run: "true"` (evaluated and logged, not enforced).
 
 Deny-by-default, decided: an enforced ALLOW policy on a workload already denies every request
@@ -38,6 +40,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from workflows.changes import allow_list as allow_list_module
 from workflows.errors import WorkflowError
 from workflows.mesh.snapshot import ClusterSnapshot, Kind, RawObject
 from workflows.naming import ServiceRef
@@ -161,7 +164,14 @@ def allow_list(
     *, service: ServiceRef, selector: Mapping[str, str], callers: Sequence[str], dry_run: bool
 ) -> PlannedObject:
     """An ALLOW AuthorizationPolicy admitting only `callers` (SPIFFE principals)."""
-    principals = sorted({c.strip() for c in callers if c.strip()})
+    named = [c for c in callers if c.strip()]
+    if any(allow_list_module.principal_of(c) is None for c in named):
+        raise ActionError(
+            "a caller with no mTLS identity (`unknown`) cannot be admitted by principal: "
+            "move it to mTLS first"
+        )
+    # Istio reports SPIFFE URIs; policies name principals without the scheme.
+    principals = sorted({str(allow_list_module.principal_of(c)) for c in named})
     if "*" in principals:
         raise ActionError("a caller principal of `*` would allow every mTLS caller")
     if not principals and not dry_run:

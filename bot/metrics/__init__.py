@@ -1,0 +1,1 @@
+"""Metrics adapters: the Prometheus client, the MetricsSource over it, charts, the demo server."""
