@@ -74,12 +74,15 @@ def open_bot(
     clock: Callable[[], datetime] = utc_now,
     playbook: Playbook | None = None,
     default_approvers: tuple[str, ...] | None = None,
+    prometheus_url: str | None = None,
 ) -> Iterator[Bot]:
     """The bot the settings describe; everything it started is stopped on exit.
 
     `slack` is a checked bot.slack.config.SlackSettings (None: a console or CLI without
     Slack). `schedule` starts the scheduled sweeps (`serve`). `clock` and `playbook` override
-    the wall clock and the configured playbook (tests, the demo).
+    the wall clock and the configured playbook (tests, the demo); `prometheus_url` overrides
+    MESHGATE_PROMETHEUS_URL (the demo's local Prometheus). Without either, metric items are
+    `unknown` and say how to configure one.
     """
     book = playbook or load_playbook(settings.playbook)
     with ExitStack() as stack:
@@ -91,6 +94,17 @@ def open_bot(
         store = RedisStore.from_url(url)
         stack.callback(store.close)
         approvers = default_approvers if default_approvers is not None else settings.approvers
+        metrics = None
+        if prometheus_url or settings.prometheus_url:
+            from bot.metrics import prometheus
+            from bot.metrics.source import PrometheusMetrics
+
+            try:
+                config = prometheus.config_from(settings, url=prometheus_url)
+            except ValueError as e:
+                raise StartupError(str(e)) from e
+            metrics = PrometheusMetrics(prometheus.PrometheusClient(config))
+            stack.callback(metrics.close)
         ctx = Context(
             store=store,
             playbook=book,
@@ -98,6 +112,7 @@ def open_bot(
             cluster=cluster,
             default_approvers=Approvers.parse(approvers),
             writer=writer,
+            metrics=metrics,
             read_only_cluster=writer is None,
         )
         parts = None

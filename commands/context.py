@@ -13,7 +13,7 @@ from datetime import datetime
 from workflows.gates import posture_checks
 from workflows.gates.checks import CheckFunction
 from workflows.playbook import Playbook
-from workflows.ports import ClusterReader, ClusterWriter, Directory, StateStore
+from workflows.ports import ClusterReader, ClusterWriter, Directory, MetricsSource, StateStore
 from workflows.rollout.state import Approvers
 
 
@@ -27,6 +27,7 @@ class Context:
     cluster: ClusterReader | None = None
     writer: ClusterWriter | None = None
     directory: Directory | None = None
+    metrics: MetricsSource | None = None
     default_approvers: Approvers = Approvers()
     checks: Mapping[str, CheckFunction] = field(default_factory=lambda: posture_checks.CHECKS)
     read_only_cluster: bool = True  # no writer: phases complete but their changes are not made

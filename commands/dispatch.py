@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from commands import audit, history, listing, not_yet, parsing, status, transitions
+from commands import audit, history, listing, metrics, not_yet, parsing, status, transitions
 from commands import help as help_verb
 from commands.context import Context
 from commands.errors import CommandError
@@ -40,7 +40,7 @@ _QUERIES: dict[type[Any], Handler] = {
     parsing.ListRollouts: listing.handle,
     parsing.Status: status.handle,
     parsing.History: history.handle,
-    parsing.Metrics: not_yet.handle,
+    parsing.Metrics: metrics.handle,
     parsing.Audit: audit.handle,
     parsing.Ack: not_yet.handle,
     parsing.Snooze: not_yet.handle,

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict
 from workflows.audit.report import AuditReport
 from workflows.errors import ErrorCode
 from workflows.gates.checklist import ChecklistLine
+from workflows.gates.metrics_snapshot import MetricsHistory, MetricsSnapshot
 from workflows.rollout.happenings import Happening
 
 
@@ -129,6 +130,21 @@ class HistoryLine(_Reply):
     happened: list[Happening] | None = None
 
 
+class PhaseChangeMark(_Reply):
+    """A phase the rollout completed, to mark on a metrics chart."""
+
+    phase: str
+    at: str
+
+
+class MetricsView(_Reply):
+    """A service's metrics now (the Metrics JSON) and over the last hours (for a chart)."""
+
+    snapshot: MetricsSnapshot
+    history: MetricsHistory | None = None
+    marks: list[PhaseChangeMark] = []
+
+
 class HelpLine(_Reply):
     """One verb of `help`."""
 
@@ -150,6 +166,7 @@ class Reply(_Reply):
     history: list[HistoryLine] | None = None
     help: list[HelpLine] | None = None
     audit: AuditReport | None = None
+    metrics: MetricsView | None = None
 
     @property
     def moved(self) -> bool:

@@ -1,17 +1,20 @@
 """Ports: the small interfaces through which commands reach the world.
 
 Adapters in `bot/` implement them (Redis, the Kubernetes API or a folder of manifests, Slack's
-user groups); tests use the same adapters against real servers.
+user groups, Prometheus); tests use the same adapters against real servers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from workflows.changes.actions import PlannedObject
 from workflows.errors import PortError
+from workflows.gates.metrics_snapshot import CustomAnswer, MetricsHistory, MetricsSnapshot, Target
 from workflows.mesh.snapshot import ClusterSnapshot
+from workflows.naming import ServiceRef
 from workflows.rollout.state import Rollout
 from workflows.rollout.trail import TrailEntry
 
@@ -113,4 +116,29 @@ class ClusterWriter(Protocol):
 
     def rollback(self, records: Sequence[ChangeRecord]) -> list[str]:
         """Restore what `apply` replaced, newest first; one line per object."""
+        ...
+
+
+class MetricsSource(Protocol):
+    """Reads Istio metrics for services, in a fixed number of queries per batch.
+
+    No method raises because Prometheus is down, slow or answering errors: such trouble comes
+    back as data (`MetricsSnapshot.unavailable`, a `str` answer, `MetricsHistory.unavailable`),
+    so every gate that needs the value says `unknown` with the reason.
+    """
+
+    def snapshots(
+        self, *, targets: Sequence[Target], at: datetime, window: timedelta
+    ) -> dict[ServiceRef, MetricsSnapshot]:
+        """One snapshot per target at `at` over `window`; trouble is in `unavailable`."""
+        ...
+
+    def custom_values(self, *, queries: Mapping[str, str], at: datetime) -> dict[str, CustomAnswer]:
+        """The single value of each rendered PromQL query (keyed as given) at `at`."""
+        ...
+
+    def history(
+        self, *, target: Target, start: datetime, end: datetime, step: timedelta, window: timedelta
+    ) -> MetricsHistory:
+        """Request rate, success rate, p99 and mTLS share of one service from start to end."""
         ...

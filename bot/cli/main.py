@@ -22,6 +22,7 @@ from bot.cli import serve as cli_serve
 from bot.console import session as console
 from bot.errors import StartupError
 from bot.kube.manifests import ManifestReader
+from bot.metrics import demo as demo_metrics
 from bot.settings import Settings
 from bot.state.embedded import EmbeddedRedisError
 from workflows import playbook as playbooks
@@ -102,14 +103,21 @@ def _demo(args: argparse.Namespace) -> int:
         TOUR.format(state=state_dir, actor=args.actor, approvers=", ".join(approvers)),
         file=sys.stderr,
     )
-    return _run_console(
-        settings,
-        cluster=ManifestReader(mesh),
-        state_dir=state_dir,
-        actor=args.actor,
-        fmt=args.format,
-        approvers=approvers,
-    )
+    # the demo's numbers: a local Prometheus over series made for the demo mesh, if it can run
+    numbers = demo_metrics.start(work_dir=state_dir, now=wiring.utc_now())
+    print(numbers.message, file=sys.stderr)
+    try:
+        return _run_console(
+            settings,
+            cluster=ManifestReader(mesh),
+            state_dir=state_dir,
+            actor=args.actor,
+            fmt=args.format,
+            approvers=approvers,
+            prometheus_url=numbers.url,
+        )
+    finally:
+        numbers.stop()
 
 
 def _console(args: argparse.Namespace) -> int:
@@ -136,13 +144,25 @@ def _run_console(
     writer: ClusterWriter | None = None,
     fmt: console.Format,
     approvers: tuple[str, ...] | None,
+    prometheus_url: str | None = None,
 ) -> int:
     with wiring.open_bot(
-        settings, cluster=cluster, writer=writer, state_dir=state_dir, default_approvers=approvers
+        settings,
+        cluster=cluster,
+        writer=writer,
+        state_dir=state_dir,
+        default_approvers=approvers,
+        prometheus_url=prometheus_url,
     ) as bot:
         prompt = "meshgate> " if sys.stdin.isatty() and fmt == "text" else ""
         return console.run(
-            sys.stdin, ctx=bot.ctx, actor=actor, out=sys.stdout, fmt=fmt, prompt=prompt
+            sys.stdin,
+            ctx=bot.ctx,
+            actor=actor,
+            out=sys.stdout,
+            fmt=fmt,
+            prompt=prompt,
+            charts=state_dir / "charts",
         )
 
 

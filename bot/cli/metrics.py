@@ -17,8 +17,8 @@ import json
 import sys
 from datetime import UTC, datetime, timedelta
 
-from bot.console import metrics_render
 from bot.metrics import prometheus
+from bot.metrics import text as metrics_text
 from bot.metrics.prometheus import PrometheusClient
 from bot.metrics.source import PrometheusMetrics
 from bot.settings import Settings
@@ -70,7 +70,7 @@ def run(args: argparse.Namespace, settings: Settings | None = None) -> int:
     if args.format == "json":
         print(json.dumps(snapshot.to_json()))
     else:
-        print(metrics_render.text(snapshot))
+        print(metrics_text.text(snapshot))
     down = snapshot.unavailable.get("request_rate")
     if down:
         print(f"meshgate metrics: Prometheus could not be asked: {down}", file=sys.stderr)

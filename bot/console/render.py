@@ -7,9 +7,13 @@ The one place the console's layout lives; sentences come from bot.wording, share
 from __future__ import annotations
 
 import json
+from datetime import datetime
+from pathlib import Path
 
 from bot import wording
 from bot.console import audit_render
+from bot.metrics import charts
+from bot.metrics import text as metrics_text
 from commands.replies import Reply, RolloutView
 from workflows.gates.checklist import ChecklistLine
 
@@ -51,6 +55,8 @@ def render(reply: Reply) -> str:
         out.extend(f"  {h.usage:<30} {h.summary}" for h in reply.help)
     if reply.audit is not None:
         out.append(audit_render.text(reply.audit, source="the cluster").rstrip())
+    if reply.metrics is not None:
+        out.append(metrics_text.text(reply.metrics.snapshot))
     return "\n".join(out)
 
 
@@ -79,13 +85,37 @@ def _line(item: ChecklistLine) -> str:
     return text
 
 
-def as_json(reply: Reply) -> str:
-    """One line of Reply JSON, leaving out what this reply does not carry."""
+def as_json(reply: Reply, *, chart: Path | None = None) -> str:
+    """One line of Reply JSON, leaving out what this reply does not carry.
+
+    `metrics` is the Metrics JSON of DESIGN.md (the chart's series stay out: the chart is a
+    file, whose path is `chart`).
+    """
     data = reply.model_dump(mode="json", exclude_none=True, by_alias=True)
     said = wording.message(reply)
     if said and reply.ok:
         data["message"] = said
+    if reply.metrics is not None:
+        data["metrics"] = reply.metrics.snapshot.to_json()
+    if chart is not None:
+        data["chart"] = str(chart)
     return json.dumps(data, separators=(",", ":"))
+
+
+def write_chart(reply: Reply, *, folder: Path) -> Path | None:
+    """Draw a metrics reply's chart as a PNG in `folder`; its path (None: nothing to draw)."""
+    if reply.metrics is None or reply.metrics.history is None:
+        return None
+    marks = [
+        charts.PhaseMark(at=datetime.fromisoformat(m.at.replace("Z", "+00:00")), label=m.phase)
+        for m in reply.metrics.marks
+    ]
+    folder.mkdir(parents=True, exist_ok=True)
+    service = reply.metrics.snapshot.service.replace("/", "-")
+    stamp = reply.metrics.snapshot.at.strftime("%Y%m%dT%H%M%SZ")
+    path = folder / f"{service}-{stamp}.png"
+    path.write_bytes(charts.png(reply.metrics.history, marks=marks))
+    return path
 
 
 def _not_ok(action: str, outcome: str) -> str:

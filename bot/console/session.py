@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Literal, TextIO
 
 from bot.console import render as console_render
@@ -29,8 +30,12 @@ def run(
     out: TextIO,
     fmt: Format,
     prompt: str = "",
+    charts: Path | None = None,
 ) -> int:
-    """Run every line; return 0, or 1 when the last command failed (for scripts)."""
+    """Run every line; return 0, or 1 when the last command failed (for scripts).
+
+    A `metrics` reply's chart is written as a PNG into `charts` and its path printed.
+    """
     status = 0
     if prompt:
         out.write(prompt)
@@ -45,12 +50,15 @@ def run(
             else:
                 reply = dispatch.execute(line, actor=actor, ctx=ctx)
             status = 0 if reply.ok else 1
+            chart = console_render.write_chart(reply, folder=charts) if charts else None
             if fmt == "json" and reply.command != ":as":
-                out.write(console_render.as_json(reply) + "\n")
+                out.write(console_render.as_json(reply, chart=chart) + "\n")
             elif fmt == "text" and reply.command == ":as":
                 out.write(f"now acting as {actor}\n")
             elif fmt == "text":
                 out.write(console_render.render(reply) + "\n")
+                if chart is not None:
+                    out.write(f"chart: {chart}\n")
         if prompt:
             out.write(prompt)
         out.flush()

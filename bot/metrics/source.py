@@ -21,14 +21,13 @@ from bot.metrics.prometheus import (
 from workflows.gates import istio_history, istio_queries
 from workflows.gates.istio_history import Series
 from workflows.gates.istio_queries import Query, QueryAnswer
-from workflows.gates.metrics_snapshot import MetricsHistory, MetricsSnapshot, Target
-from workflows.gates.metrics_source import CustomAnswer
+from workflows.gates.metrics_snapshot import CustomAnswer, MetricsHistory, MetricsSnapshot, Target
 from workflows.naming import ServiceRef
 from workflows.playbook import format_duration
 
 
 class PrometheusMetrics:
-    """Implements workflows.gates.metrics_source.MetricsSource."""
+    """Implements workflows.ports.MetricsSource."""
 
     def __init__(self, client: PrometheusClient) -> None:
         self.client = client

@@ -26,6 +26,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot import wording
+from bot.metrics import text as metrics_text
 from commands.replies import Reply, RolloutSummary, RolloutView
 from workflows.audit.report import AuditReport
 from workflows.gates.checklist import ChecklistLine
@@ -230,6 +231,9 @@ def reply_blocks(reply: Reply) -> list[Block]:
         )
     if reply.audit is not None:
         blocks.extend(section(chunk) for chunk in chunks(_audit_lines(reply.audit)))
+    if reply.metrics is not None:
+        table = metrics_text.text(reply.metrics.snapshot)
+        blocks.append(section(f"```{cut(escape(table), MAX_TEXT - 6)}```"))
     return blocks[:MAX_BLOCKS] or [section("done")]
 
 

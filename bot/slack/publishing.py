@@ -14,13 +14,15 @@ import json
 import logging
 import threading
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot import wording
-from bot.slack import blocks
+from bot.metrics import charts
+from bot.slack import blocks, charts_upload
 from bot.slack.state import MessageRef, SlackState
 from commands import dispatch, parsing
 from commands.context import Context
@@ -102,6 +104,30 @@ class Publisher:
                 )
             except (SlackApiError, SlackClientError) as e:
                 log.warning("thread note for %s failed: %s", reply.rollout.service, _error(e))
+
+    def chart(self, reply: Reply) -> None:
+        """Upload a `metrics` reply's chart into the rollout's thread, if it has a message."""
+        if reply.metrics is None or reply.metrics.history is None:
+            return
+        service = reply.metrics.snapshot.service
+        ref = self._state.message_of(service)
+        if ref is None:
+            return  # no thread to put it in; the numbers went to the person who asked
+        marks = [
+            charts.PhaseMark(at=datetime.fromisoformat(m.at.replace("Z", "+00:00")), label=m.phase)
+            for m in reply.metrics.marks
+        ]
+        try:
+            charts_upload.upload_chart(
+                self._client,
+                channel=ref.channel,
+                thread_ts=ref.ts,
+                png=charts.png(reply.metrics.history, marks=marks),
+                filename=f"{service.replace('/', '-')}-metrics.png",
+                title=f"{service}: request rate, success rate, p99, mTLS share",
+            )
+        except charts_upload.ChartUploadFailed as e:
+            log.warning("chart for %s not uploaded: %s", service, e)
 
     def decided(self, reply: Reply, *, actor: str, channel: str, service: str) -> None:
         """After a button or modal: show the change, or refuse to the clicker alone.

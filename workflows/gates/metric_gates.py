@@ -21,8 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
 
 from workflows import promql_templates
-from workflows.gates.metrics_snapshot import Caller, MetricsSnapshot, Reading
-from workflows.gates.metrics_source import CustomAnswer
+from workflows.gates.metrics_snapshot import Caller, CustomAnswer, MetricsSnapshot, Reading
 from workflows.gates.verdicts import CheckResult, Verdict
 from workflows.naming import ServiceRef
 from workflows.playbook import ChecklistItem, Metric, MetricGate, format_duration

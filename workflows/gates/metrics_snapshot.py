@@ -129,3 +129,7 @@ class MetricsHistory(_Model):
     latency_p99_ms: tuple[float | None, ...]
     mtls_share: tuple[float | None, ...]
     unavailable: dict[str, str] = Field(default_factory=dict)
+
+
+CustomAnswer = float | None | str
+"""A custom query's value: a number, None (no data), or why it could not be answered."""

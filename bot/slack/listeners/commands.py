@@ -35,5 +35,7 @@ def register(app: App, deps: Deps) -> None:
             deps.publisher.ephemeral(channel=channel, user=actor, reply=reply, respond=respond)
             if reply.ok and reply.command == "status" and reply.rollout is not None:
                 deps.publisher.show(reply.rollout)  # the channel's message follows the checks
+            if reply.ok and reply.metrics is not None:
+                deps.publisher.chart(reply)
 
         deps.hand_off(command, work, what=f"/rollout by {actor}")
