@@ -66,6 +66,7 @@ def carry_out(
         try:
             if isinstance(intent, ApplyChange):
                 planned = changes.plan(
+                    ctx,
                     change=intent.change,
                     service=event.service,
                     snapshot=snapshot(),

@@ -9,29 +9,40 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from commands import checking
 from commands.context import Context
 from commands.errors import CommandError
 from commands.replies import ClusterAction, ClusterChange
-from workflows.changes import actions
+from workflows.changes import actions, allow_list
 from workflows.changes.actions import PlannedObject
 from workflows.errors import ErrorCode
 from workflows.mesh.snapshot import ClusterSnapshot
 from workflows.naming import ServiceRef
-from workflows.playbook import PhaseChange
+from workflows.playbook import ChangeKind, PhaseChange
 from workflows.ports import ChangeFailed, ClusterWriter
 from workflows.rollout.trail import TrailEntry
 
-# Callers for the allow-list come from Istio request metrics, which this version does not read.
-_NO_CALLERS: tuple[str, ...] = ()
-
 
 def plan(
-    *, change: PhaseChange, service: ServiceRef, snapshot: ClusterSnapshot, now: datetime
+    ctx: Context,
+    *,
+    change: PhaseChange,
+    service: ServiceRef,
+    snapshot: ClusterSnapshot,
+    now: datetime,
 ) -> list[PlannedObject]:
-    """The objects `change` needs for `service`; CommandError(conflict) when it cannot be built."""
+    """The objects `change` needs for `service`; CommandError(conflict) when it cannot be built.
+
+    An AuthorizationPolicy admits the callers Prometheus saw with an mTLS identity over the
+    default window; without Prometheus there are none, and the change says it cannot be built.
+    """
+    callers: tuple[str, ...] = ()
+    if change.kind is ChangeKind.AUTHORIZATION_POLICY:
+        seen = checking.metrics_snapshot(ctx, service=service)
+        callers = allow_list.from_callers(seen.callers or () if seen else ()).principals
     try:
         return actions.objects_for(
-            change, service=service, snapshot=snapshot, callers=_NO_CALLERS, now=now
+            change, service=service, snapshot=snapshot, callers=callers, now=now
         )
     except actions.ActionError as e:
         raise CommandError(ErrorCode.CONFLICT, f"cannot build the change: {e}") from e

@@ -57,6 +57,7 @@ class RequestView(_Reply):
     required: int
     change: ChangeSummary | None = None
     diff: str | None = None
+    metrics: MetricsSnapshot | None = None
 
 
 class DecisionView(_Reply):

@@ -36,7 +36,7 @@ from workflows.rollout.events import (
     Refused,
     Start,
 )
-from workflows.rollout.happenings import DryRun, Transition
+from workflows.rollout.happenings import DryRun, HappeningKind, Transition
 from workflows.rollout.state import Rollout
 from workflows.rollout.trail import TrailEntry
 
@@ -150,15 +150,19 @@ def _decide(
         )
 
     transition = decide(Facts(checklist=gate))
+    if not any(h.kind is HappeningKind.ADVANCE_REQUESTED for h in transition.happened):
+        return transition
+    # a request is being made: approvers see the numbers and the dry run of the change
+    numbers = checking.metrics_snapshot(ctx, service=event.service)
+    diff = None
     dry_runs = [i for i in transition.intents if isinstance(i, DryRun)]
     if dry_runs and ctx.writer is not None:
         snapshot = _snapshot_for_changes(reads)
         planned = changes.plan(
-            change=dry_runs[0].change, service=event.service, snapshot=snapshot, now=now
+            ctx, change=dry_runs[0].change, service=event.service, snapshot=snapshot, now=now
         )
         diff = changes.preview(ctx.writer, planned)
-        transition = decide(Facts(checklist=gate, preview=diff))
-    return transition
+    return decide(Facts(checklist=gate, preview=diff, metrics=numbers))
 
 
 def _gate(

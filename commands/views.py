@@ -62,6 +62,7 @@ def rollout_view(
             required=request.required,
             change=change_summary(rollout, playbook),
             diff=request.preview or None,
+            metrics=request.metrics,
         ),
         last_decision=None
         if decision is None

@@ -32,6 +32,18 @@ def text(snapshot: MetricsSnapshot) -> str:
     return "\n".join(lines)
 
 
+def summary(snapshot: MetricsSnapshot) -> str:
+    """One line for an approval request: the numbers approvers weigh, or why they are missing."""
+    parts = [
+        "rate " + _show(snapshot, "request_rate", "{:.4g} req/s"),
+        "success " + _show(snapshot, "success_rate", "{:.2%}"),
+        "p99 " + _show(snapshot, "latency_ms.p99", "{:.4g} ms"),
+        "mTLS " + _show(snapshot, "mtls_share", "{:.2%}"),
+        "plaintext callers " + _callers(snapshot),
+    ]
+    return f"Metrics over {snapshot.window}: " + " · ".join(parts)
+
+
 def _show(snapshot: MetricsSnapshot, field: str, fmt: str) -> str:
     reading = snapshot.reading(field)
     if reading is Reading.UNAVAILABLE:

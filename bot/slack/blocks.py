@@ -125,6 +125,8 @@ def rollout_message(view: RolloutView, *, note: str = "") -> list[Block]:
                 f"*Approved by:* {votes}"
             )
         )
+        if request.metrics is not None:
+            blocks.append(section(metrics_text.summary(request.metrics)))
         if request.diff:
             blocks.append(section(f"```{cut(escape(request.diff), MAX_TEXT - 6)}```"))
         value = button_value(view.service, request.id)

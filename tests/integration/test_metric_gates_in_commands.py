@@ -16,6 +16,7 @@ import pytest
 from bot.console import render
 from bot.metrics.local_server import LocalPrometheus
 from bot.metrics.source import PrometheusMetrics
+from bot.slack import blocks
 from bot.state.store import RedisStore
 from commands import dispatch
 from commands.context import Context
@@ -101,3 +102,24 @@ def test_metrics_verb_gives_the_metrics_json_and_a_chart(ctx: Context, tmp_path:
     assert shown["metrics"]["mtls_share"] == pytest.approx(expected_mtls("shop", "checkout"))
     assert shown["chart"] == str(chart)
     assert "mTLS share" in render.render(reply)
+
+
+APPROVED_STRICT = STRICT_GATE.replace(
+    "approvals: {required: 0}\n  - id: done",
+    "approvals: {required: 1, users: [bob]}\n  - id: done",
+    1,
+)
+
+
+def test_the_approval_request_carries_the_numbers_approvers_weigh(
+    ctx: Context,
+) -> None:
+    book = playbook.parse(APPROVED_STRICT, source="strict-approved.yaml")
+    asked = dataclasses.replace(ctx, playbook=book)
+    assert dispatch.execute("start shop/payments", actor="alice", ctx=asked).ok
+    pending = dispatch.execute("advance shop/payments", actor="alice", ctx=asked)
+    assert pending.ok and pending.rollout is not None and pending.rollout.request is not None
+    numbers = pending.rollout.request.metrics
+    assert numbers is not None and numbers.mtls_share == pytest.approx(1.0)
+    shown = json.dumps(blocks.as_dicts(blocks.rollout_message(pending.rollout)))
+    assert "Metrics over 30m" in shown and "mTLS 100.00%" in shown

@@ -15,6 +15,7 @@ from typing import ClassVar
 
 from workflows.errors import ErrorCode, WorkflowError
 from workflows.gates.checklist import ChecklistLine
+from workflows.gates.metrics_snapshot import MetricsSnapshot
 from workflows.naming import ServiceRef
 
 
@@ -36,6 +37,7 @@ class Facts:
 
     checklist: tuple[ChecklistLine, ...] = ()
     preview: str | None = None  # None: not asked yet (see the DryRun intent)
+    metrics: MetricsSnapshot | None = None  # the service's numbers, shown to approvers
 
 
 @dataclass(frozen=True)

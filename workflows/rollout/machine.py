@@ -199,6 +199,7 @@ def _advance(
         required=phase.approvals.required,
         checklist=facts.checklist,
         preview=facts.preview or "",
+        metrics=facts.metrics,
     )
     waiting = rollout.model_copy(
         update={"request": request, "state": RolloutState.AWAITING_APPROVAL}

@@ -19,6 +19,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict
 
 from workflows.gates.checklist import AttestationNote, ChecklistLine
+from workflows.gates.metrics_snapshot import MetricsSnapshot
 from workflows.playbook import ApprovalPolicy, PhaseChange
 
 
@@ -64,6 +65,7 @@ class ApprovalRequest(_Frozen):
     approvals: tuple[Approval, ...] = ()
     checklist: tuple[ChecklistLine, ...] = ()
     preview: str = ""  # diff of the objects the change will apply, from a server-side dry run
+    metrics: MetricsSnapshot | None = None  # the service's numbers when the request was made
 
 
 class Decision(_Frozen):
