@@ -178,3 +178,57 @@ def test_playbook_validate_reports_lines(tmp_path: Path) -> None:
         cwd=Path(__file__).resolve().parents[2],
     )
     assert good.returncode == 0 and "12 phase(s)" in good.stdout
+
+
+def walk(service: str) -> list[str]:
+    """The lines a person types to take `service` phase by phase, with bob and carol approving."""
+    lines = [f"start {service}"]
+    for _ in range(12):
+        lines += [
+            f"attest {service} loadtest-done ran k6 for 30 min",
+            f"attest {service} dns-switched",
+            f"advance {service}",
+            ":as bob",
+            f"approve {service}",
+            ":as carol",
+            f"approve {service}",
+            ":as alice",
+        ]
+    return lines + [f"status {service}", f"history {service}"]
+
+
+def test_the_demo_takes_productpage_through_strict_on_its_numbers(state_dir: Path) -> None:
+    replies = demo(state_dir, walk(SVC))
+    completed = [
+        h["phase"] for r in replies for h in r.get("happened", []) if h["kind"] == "phase_completed"
+    ]
+    assert completed[: completed.index("strict") + 1] == [
+        "assess", "inject", "observe", "route", "egress", "loadtest", "certs", "dns",
+        "permissive", "strict",
+    ]  # fmt: skip
+    strict_request = next(
+        r["rollout"]["request"]
+        for r in replies
+        if r.get("rollout", {}).get("request", {}).get("id", "").startswith("strict-")
+    )
+    lines = {line["id"]: line for line in strict_request_checklist(replies)}
+    assert lines["mtls-share"]["status"] == "pass" and "%" in lines["mtls-share"]["reason"]
+    assert strict_request["metrics"]["mtls_share"] >= 0.999  # the numbers approvers saw
+
+
+def strict_request_checklist(replies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    for r in replies:
+        rollout = r.get("rollout", {})
+        if rollout.get("phase") == "strict" and rollout.get("state") == "awaiting_approval":
+            return list(rollout["checklist"])
+    raise AssertionError("strict never asked for approval")
+
+
+def test_the_demo_stops_reviews_at_egress_on_its_numbers(state_dir: Path) -> None:
+    replies = demo(state_dir, walk("shop/reviews"))
+    refusals = [r["error"] for r in replies if not r["ok"] and r["error"]["code"] == "gate_failed"]
+    assert refusals, "reviews was never stopped"
+    assert all("phase egress cannot advance" in e["message"] for e in refusals)
+    blockers = {b["id"]: b for b in refusals[-1]["blockers"]}
+    assert list(blockers) == ["no-passthrough"]
+    assert "req/s" in blockers["no-passthrough"]["reason"]  # the number, not a bare "fail"
