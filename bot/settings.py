@@ -6,6 +6,7 @@ line or an error. Command-line flags override the matching variables.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +15,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.errors import StartupError
 from bot.state import urls as redis_urls
+from workflows.playbook import Duration
 
 DEFAULT_STATE_DIR = Path("~/.local/state/meshgate")
 
@@ -35,6 +37,8 @@ class Settings(BaseSettings):
     state_dir: Path = DEFAULT_STATE_DIR
     kube_context: str | None = None
     prometheus_url: str | None = None
+    # how long after a phase's change its before/after metrics comparison is posted
+    metrics_compare_after: Duration = timedelta(minutes=15)
     prometheus_timeout: float = Field(default=10.0, gt=0)
     prometheus_username: str | None = None
     prometheus_password: SecretStr | None = None

@@ -113,6 +113,7 @@ def open_bot(
             default_approvers=Approvers.parse(approvers),
             writer=writer,
             metrics=metrics,
+            compare_after=settings.metrics_compare_after,
             read_only_cluster=writer is None,
         )
         parts = None
@@ -125,8 +126,16 @@ def open_bot(
             )
             stack.callback(parts.worker.close)
             if schedule:
-                from bot.slack import expiry
+                from bot.slack import comparisons, expiry
 
                 scheduler = expiry.start(ctx=ctx, publisher=parts.publisher, state=parts.state)
                 stack.callback(scheduler.shutdown, wait=False)
+                scheduler.add_job(
+                    comparisons.sweep,
+                    "interval",
+                    seconds=expiry.SWEEP_SECONDS,
+                    kwargs={"ctx": ctx, "publisher": parts.publisher},
+                    max_instances=1,
+                    coalesce=True,
+                )
         yield Bot(ctx=ctx, store=store, slack=parts, scheduler=scheduler)

@@ -67,7 +67,12 @@ def apply(
     entry: TrailEntry,
 ) -> ClusterChange:
     """Apply `planned` and keep what it replaced, for rollback. Raises ChangeFailed."""
+    before = checking.metrics_snapshot(ctx, service=service)  # what `not_worse` compares with
     records = writer.apply(planned)
+    if before is not None:
+        ctx.store.save_before(
+            str(service), phase, before, compare_at=ctx.clock() + ctx.compare_after
+        )
     refs = [p.ref for p in planned]
     done = entry.model_copy(update={"detail": "applied " + ", ".join(refs)})
     ctx.store.save_change(str(service), phase, records, entry=done)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from workflows.gates import posture_checks
 from workflows.gates.checks import CheckFunction
@@ -28,6 +28,7 @@ class Context:
     writer: ClusterWriter | None = None
     directory: Directory | None = None
     metrics: MetricsSource | None = None
+    compare_after: timedelta = timedelta(minutes=15)  # before/after numbers of a change
     default_approvers: Approvers = Approvers()
     checks: Mapping[str, CheckFunction] = field(default_factory=lambda: posture_checks.CHECKS)
     read_only_cluster: bool = True  # no writer: phases complete but their changes are not made

@@ -94,6 +94,24 @@ class StateStore(Protocol):
         """Drop a phase's change records once it was rolled back."""
         ...
 
+    def save_before(
+        self, service: str, phase: str, snapshot: MetricsSnapshot, *, compare_at: datetime
+    ) -> None:
+        """Keep the numbers from just before a phase's change, and when to compare them."""
+        ...
+
+    def before_of(self, service: str, phase: str) -> MetricsSnapshot | None:
+        """The numbers kept from just before the phase's change, or None."""
+        ...
+
+    def due_comparisons(self, *, now: datetime) -> list[tuple[str, str]]:
+        """(service, phase) whose before/after comparison is due at `now`."""
+        ...
+
+    def compared(self, service: str, phase: str) -> bool:
+        """Mark a comparison done; False when another replica already did it."""
+        ...
+
 
 class ChangeFailed(PortError):
     """The cluster refused or did not confirm a change; the message says which object and why."""

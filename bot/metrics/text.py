@@ -44,6 +44,24 @@ def summary(snapshot: MetricsSnapshot) -> str:
     return f"Metrics over {snapshot.window}: " + " · ".join(parts)
 
 
+def compare(before: MetricsSnapshot, after: MetricsSnapshot) -> str:
+    """Before and after a change, one metric a line: `success rate  99.20% -> 99.40%`."""
+    rows = [
+        ("request rate", "request_rate", "{:.4g} req/s"),
+        ("success rate", "success_rate", "{:.2%}"),
+        ("latency p99", "latency_ms.p99", "{:.4g} ms"),
+        ("mTLS share", "mtls_share", "{:.2%}"),
+        ("403 rate", "forbidden_rate", "{:.4g} req/s"),
+    ]
+    width = max(len(label) for label, _, _ in rows)
+    lines = [
+        f"{label.ljust(width)}  {_show(before, field, fmt)} -> {_show(after, field, fmt)}"
+        for label, field, fmt in rows
+    ]
+    span = f"({before.at:%H:%M} -> {after.at:%H:%M} UTC, over {after.window})"
+    return span + "\n" + "\n".join(lines)
+
+
 def _show(snapshot: MetricsSnapshot, field: str, fmt: str) -> str:
     reading = snapshot.reading(field)
     if reading is Reading.UNAVAILABLE:

@@ -105,6 +105,18 @@ class Publisher:
             except (SlackApiError, SlackClientError) as e:
                 log.warning("thread note for %s failed: %s", reply.rollout.service, _error(e))
 
+    def note(self, service: str, text: str) -> None:
+        """A note from meshgate in the rollout's thread (nothing if it has no message)."""
+        ref = self._state.message_of(service)
+        if ref is None:
+            return
+        try:
+            self._client.chat_postMessage(
+                channel=ref.channel, thread_ts=ref.ts, text=blocks.cut(blocks.escape(text))
+            )
+        except (SlackApiError, SlackClientError) as e:
+            log.warning("thread note for %s failed: %s", service, _error(e))
+
     def chart(self, reply: Reply) -> None:
         """Upload a `metrics` reply's chart into the rollout's thread, if it has a message."""
         if reply.metrics is None or reply.metrics.history is None:

@@ -6,7 +6,9 @@ so the same transaction works on Redis Cluster:
     meshgate:{shop/checkout}:rollout   the rollout document (JSON, with a version)
     meshgate:{shop/checkout}:trail     the audit trail (a stream of TrailEntry JSON)
     meshgate:{shop/checkout}:change:P  what phase P's applied change replaced (for rollback)
+    meshgate:{shop/checkout}:before:P  the service's numbers just before phase P's change
     meshgate:rollouts                  the set of services that have a rollout
+    meshgate:comparisons               before/after metric comparisons, by due time
 
 A transition costs two round trips: `load` (GET) and `commit`, one Lua script that checks the
 stored version is still the one decided on, then SETs the document and XADDs its trail entries
@@ -21,12 +23,14 @@ import json
 import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 import redis
 from pydantic import ValidationError
 
 from bot.state import urls as redis_urls
+from workflows.gates.metrics_snapshot import MetricsSnapshot
 from workflows.ports import StoreUnavailable
 from workflows.rollout.state import Rollout
 from workflows.rollout.trail import TrailEntry
@@ -35,6 +39,8 @@ log = logging.getLogger(__name__)
 
 _PREFIX = "meshgate"
 _INDEX = f"{_PREFIX}:rollouts"
+# before/after metric comparisons by due time (score: epoch seconds), "service|phase" members
+_COMPARISONS = f"{_PREFIX}:comparisons"
 # A stream entry is ~300 bytes; 10,000 keeps years of a rollout's history in ~3 MB.
 _TRAIL_MAXLEN = 10_000
 # KEYS: document, trail. ARGV: expected version (-1: no document yet), new document, trail
@@ -199,6 +205,43 @@ class RedisStore:
         """Drop a phase's change records once it was rolled back."""
         with translated(f"clearing the change of {service}"):
             self._redis.delete(change_key(service, phase))
+
+    def save_before(
+        self, service: str, phase: str, snapshot: MetricsSnapshot, *, compare_at: datetime
+    ) -> None:
+        """Keep the numbers from just before a phase's change, and when to compare them."""
+        with translated(f"recording the metrics of {service}"):
+            self._redis.set(before_key(service, phase), snapshot.model_dump_json(by_alias=True))
+            self._redis.zadd(_COMPARISONS, {f"{service}|{phase}": compare_at.timestamp()})
+
+    def before_of(self, service: str, phase: str) -> MetricsSnapshot | None:
+        """The numbers kept from just before the phase's change, or None."""
+        with translated(f"reading the metrics of {service}"):
+            raw = self._redis.get(before_key(service, phase))
+        if raw is None:
+            return None
+        try:
+            return MetricsSnapshot.model_validate_json(raw)
+        except ValidationError:
+            log.warning("unreadable 'before' metrics of %s phase %s", service, phase)
+            return None
+
+    def due_comparisons(self, *, now: datetime) -> list[tuple[str, str]]:
+        """(service, phase) whose before/after comparison is due at `now`."""
+        with translated("listing due metric comparisons"):
+            due = self._redis.zrangebyscore(_COMPARISONS, "-inf", now.timestamp())
+        pairs = [str(m.decode() if isinstance(m, bytes) else m).split("|", 1) for m in due]
+        return [(p[0], p[1]) for p in pairs if len(p) == 2]
+
+    def compared(self, service: str, phase: str) -> bool:
+        """Mark a comparison done; False when another replica already did it."""
+        with translated("marking a metric comparison done"):
+            return bool(self._redis.zrem(_COMPARISONS, f"{service}|{phase}"))
+
+
+def before_key(service: str, phase: str) -> str:
+    """Where the numbers from just before a phase's change live (for `not_worse`)."""
+    return f"{_PREFIX}:{{{service}}}:before:{phase}"
 
 
 def change_key(service: str, phase: str) -> str:

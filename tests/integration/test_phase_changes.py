@@ -7,7 +7,9 @@ Istio's CRD schemas.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -16,6 +18,12 @@ from bot import wording
 from bot.kube.changes import KubeChanges
 from bot.kube.live import LiveClusterReader
 from bot.kube.writer import KubeWriter
+from bot.metrics.local_server import LocalPrometheus
+from bot.metrics.source import PrometheusMetrics
+from bot.slack import comparisons
+from bot.slack.app import web_client
+from bot.slack.publishing import Publisher
+from bot.slack.state import SlackState
 from bot.state.store import RedisStore
 from commands import dispatch
 from commands.context import Context
@@ -23,6 +31,8 @@ from tests.support import kube_fixtures
 from tests.support.clock import ManualClock
 from tests.support.clusters import one_service_cluster
 from tests.support.kube_api import FakeKubeApi
+from tests.support.prometheus import AT, expected_mtls
+from tests.support.slack_api import SlackWebStandIn
 from workflows import playbook
 
 SVC = "shop/checkout"
@@ -147,3 +157,36 @@ def test_a_dry_run_the_server_refuses_refuses_the_advance(ctx: Context, api: Fak
     assert reply.error is not None and reply.error.code == "conflict"
     assert "dry run refused" in reply.error.message
     assert say(ctx, "alice", f"status {SVC}").rollout.state == "in_progress"
+
+
+def test_the_numbers_before_a_change_are_kept_and_compared_in_the_thread_later(
+    ctx: Context,
+    store: RedisStore,
+    clock: ManualClock,
+    prometheus: LocalPrometheus,
+    slack_api: SlackWebStandIn,
+) -> None:
+    clock.now = AT  # the test Prometheus holds checkout's series around AT
+    source = PrometheusMetrics.from_url(prometheus.url)
+    measured = dataclasses.replace(ctx, metrics=source)
+    publisher = Publisher(
+        client=web_client(token="xoxb-test", base_url=slack_api.base_url),
+        state=SlackState(store.client),
+        ctx=measured,
+    )
+    pending = to_strict_request(measured)
+    assert pending.ok and pending.rollout is not None
+    posted = publisher.show(pending.rollout, channel="C111")  # the rollout's message
+    assert posted is not None
+    assert say(measured, "bob", f"approve {SVC}").ok  # applies the change
+
+    before = store.before_of(SVC, "strict")
+    assert before is not None
+    assert before.mtls_share == pytest.approx(expected_mtls("shop", "checkout"))
+    assert comparisons.sweep(ctx=measured, publisher=publisher) == []  # not due yet
+    clock.advance(timedelta(minutes=15))
+    assert comparisons.sweep(ctx=measured, publisher=publisher) == [f"{SVC}|strict"]
+    assert comparisons.sweep(ctx=measured, publisher=publisher) == []  # posted once
+    (note,) = slack_api.replies("C111", posted.ts)
+    assert "Metrics after phase `strict`" in note["text"] and "mTLS share" in note["text"]
+    source.close()
