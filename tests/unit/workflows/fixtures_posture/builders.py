@@ -166,12 +166,48 @@ def secret(name: str, ns: str) -> RawObject:
     }
 
 
-def certificate(name: str, ns: str, *, secret_name: str, ready: bool) -> RawObject:
+def certificate(
+    name: str,
+    ns: str,
+    *,
+    secret_name: str,
+    ready: bool,
+    dns_names: tuple[str, ...] = ("shop.example.com",),
+) -> RawObject:
     """A cert-manager Certificate with its Ready condition."""
     return {
         "apiVersion": "cert-manager.io/v1",
         "kind": "Certificate",
         "metadata": {"name": name, "namespace": ns},
-        "spec": {"secretName": secret_name, "dnsNames": ["shop.example.com"]},
+        "spec": {"secretName": secret_name, "dnsNames": list(dns_names)},
         "status": {"conditions": [{"type": "Ready", "status": "True" if ready else "False"}]},
     }
+
+
+def mesh_config(
+    *, outbound: str | None = None, root: str | None = None, ns: str = "istio-system"
+) -> RawObject:
+    """ConfigMap `istio` with a `mesh` config setting outboundTrafficPolicy and rootNamespace."""
+    mesh: dict[str, Any] = {}
+    if outbound is not None:
+        mesh["outboundTrafficPolicy"] = {"mode": outbound}
+    if root is not None:
+        mesh["rootNamespace"] = root
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "istio", "namespace": ns},
+        "data": {"mesh": yaml.safe_dump(mesh)},
+    }
+
+
+def sidecar(
+    name: str, ns: str, *, outbound: str | None = None, selector: dict[str, str] | None = None
+) -> RawObject:
+    """A Sidecar with an outboundTrafficPolicy and an optional workloadSelector."""
+    spec: dict[str, Any] = {}
+    if outbound is not None:
+        spec["outboundTrafficPolicy"] = {"mode": outbound}
+    if selector is not None:
+        spec["workloadSelector"] = {"labels": selector}
+    return istio_object("Sidecar", name, ns, spec)
