@@ -392,3 +392,39 @@ def test_subsets_select_pods(objs: list[RawObject], verdict: Verdict, reason: st
     result = CHECKS["subsets-select-pods"](kubelet.snapshot_of(NS, SVC, POD, *objs), SHOP)
     assert result.verdict is verdict, result.reason
     assert reason in result.reason
+
+
+UNLABELLED = b.namespace("shop")
+CANARY_NS = b.namespace("shop", {"istio.io/rev": "canary"})
+DEFAULT_CP = [b.injector_webhooks(), *b.istiod()]
+CONTROL_PLANE = [
+    pytest.param([UNLABELLED, *DEFAULT_CP], Verdict.PASS, "revision default served", id="default"),
+    pytest.param([NS, *DEFAULT_CP], Verdict.PASS, "namespace.sidecar-injector", id="labelled"),
+    pytest.param([UNLABELLED], Verdict.FAIL, "no Istio injection webhook", id="no-istiod"),
+    pytest.param([UNLABELLED, b.injector_webhooks(), *b.istiod(ready=False)], Verdict.FAIL,
+                 "istio-system/istiod, which has no ready pod", id="istiod-not-ready"),
+    pytest.param([UNLABELLED, b.injector_webhooks()], Verdict.FAIL,
+                 "istio-system/istiod, which is absent", id="istiod-service-absent"),
+    pytest.param([CANARY_NS, *DEFAULT_CP], Verdict.FAIL, "(revision canary)",
+                 id="revision-not-installed"),
+    pytest.param([CANARY_NS, b.injector_webhooks("canary"), *b.istiod("canary")], Verdict.PASS,
+                 "istiod-canary-", id="revision-installed"),
+    pytest.param([UNLABELLED, b.injector_webhooks("canary", tag="default"), *b.istiod("canary")],
+                 Verdict.PASS, "istio-revision-tag-default", id="default-tag-to-canary"),
+    pytest.param([UNLABELLED, b.injector_webhooks(url="https://istiod.remote:15017/inject")],
+                 Verdict.UNKNOWN, "remote istiod", id="remote-istiod"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("objs", "verdict", "reason"), CONTROL_PLANE)
+def test_control_plane_ready(objs: list[RawObject], verdict: Verdict, reason: str) -> None:
+    plain = b.workload_pod("checkout", proxy=None)
+    result = CHECKS["control-plane-ready"](kubelet.snapshot_of(SVC, plain, *objs), SHOP)
+    assert result.verdict is verdict, result.reason
+    assert reason in result.reason
+
+
+def test_a_pod_that_opts_out_is_not_injected_by_any_control_plane() -> None:
+    opted_out = b.workload_pod("checkout", proxy=None, labels={"sidecar.istio.io/inject": "false"})
+    snapshot = kubelet.snapshot_of(SVC, opted_out, UNLABELLED, *DEFAULT_CP)
+    assert CHECKS["control-plane-ready"](snapshot, SHOP).verdict is Verdict.FAIL

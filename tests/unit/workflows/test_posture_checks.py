@@ -476,6 +476,7 @@ NEEDS = {
     "no-uid-1337": (S, P),
     "no-host-network": (S, P),
     "pods-ready": (S, P),
+    "control-plane-ready": (S, P, Kind.NAMESPACE, Kind.MUTATING_WEBHOOK),
     "sidecars-ready": (S, P),
     "workloads-injected": (S, P),
     "mtls-at-least-permissive": (S, P, Kind.PEER_AUTHENTICATION, Kind.CONFIG_MAP),
@@ -500,7 +501,7 @@ def test_the_kind_table_covers_every_check() -> None:
 )
 def test_an_unreadable_kind_is_unknown_never_pass(check_id: str, kind: Kind) -> None:
     # Objects under which every check would pass, so only the read error can change the verdict.
-    objs = [NS, EGRESS_SVC, POD, STRICT_MESH, REGISTRY_ONLY]
+    objs = [NS, EGRESS_SVC, POD, STRICT_MESH, REGISTRY_ONLY, b.injector_webhooks(), *b.istiod()]
     objs += [se("stripe", ["api.stripe.com"]), se("google", ["*.googleapis.com"])]
     objs.append(b.authorization_policy("a", "shop", spec={"rules": [{}]}, dry_run=True))
     objs.append(b.authorization_policy("b", "shop", spec=ALLOW_WEB))
