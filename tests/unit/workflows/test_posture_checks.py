@@ -60,6 +60,7 @@ EGRESS_SVC = b.service(
 
 
 REGISTRY_ONLY = b.mesh_config(outbound="REGISTRY_ONLY")
+EXCLUDE = "traffic.sidecar.istio.io/excludeInboundPorts"
 ALLOW_WEB = {"rules": [{"from": [{"source": {"principals": ["cluster.local/ns/shop/sa/web"]}}]}]}
 
 
@@ -365,6 +366,25 @@ CASES = [
     pytest.param(
         "mtls-strict", [NS, SVC], Verdict.UNKNOWN, "selects no pods", id="strict-no-pods-unknown"
     ),
+    pytest.param(
+        "mtls-strict",
+        [
+            b.namespace("shop", {"istio.io/dataplane-mode": "ambient"}),
+            SVC,
+            b.workload_pod("checkout", proxy=None),
+            STRICT_MESH,
+        ],
+        Verdict.UNKNOWN,
+        "mTLS unknown on port 8080 (ambient mode",
+        id="ambient-unknown-not-disable",
+    ),
+    pytest.param(
+        "mtls-at-least-permissive",
+        [NS, SVC, b.workload_pod("checkout", annotations={EXCLUDE: "8080"}), STRICT_MESH],
+        Verdict.FAIL,
+        "port 8080 DISABLE (Pod shop/checkout-v1-5d8f7c9b6-p0 annotation " + EXCLUDE,
+        id="excluded-port-is-plaintext",
+    ),
     pytest.param("no-tls-conflict", [NS, SVC, POD], Verdict.PASS, "", id="no-dr"),
     pytest.param(
         "no-tls-conflict",
@@ -521,3 +541,26 @@ def test_checks_run_through_the_registry_by_id() -> None:
     )
     assert results["mtls-strict"].verdict is Verdict.PASS
     assert results["deny-by-default"].verdict is Verdict.FAIL
+
+
+def test_every_check_has_a_state_it_passes_and_one_it_fails() -> None:
+    from tests.unit.workflows import test_check_false_greens as more
+
+    seen: dict[str, set[Verdict]] = {}
+    for case in CASES:
+        check_id, _, verdict, _ = case.values
+        seen.setdefault(str(check_id), set()).add(Verdict(str(verdict)))
+    tables = {
+        "deny-by-default": more.DENY_BY_DEFAULT,
+        "serviceentries-declared": more.EGRESS,
+        "certificates-ready": more.CERTS,
+        "virtualservice-bound": more.VS_BOUND,
+        "subsets-select-pods": more.SUBSETS,
+        "control-plane-ready": more.CONTROL_PLANE,
+    }
+    for check_id, table in tables.items():
+        seen.setdefault(check_id, set()).update(Verdict(str(case.values[-2])) for case in table)
+    missing = {
+        c: v for c in CHECKS if not {Verdict.PASS, Verdict.FAIL} <= (v := seen.get(c, set()))
+    }
+    assert missing == {}
