@@ -48,14 +48,15 @@ def certificates(*, snapshot: ClusterSnapshot, service: RawObject) -> Outcome:
     routes = [
         r for r in gateway_routes(snapshot=snapshot, service=service) if r.gateway is not None
     ]
+    declared = declared_hosts(service, INGRESS_HOSTS_ANNOTATION)
     for route in routes:
-        for host in served_hosts(route):
+        for host in _hosts_to_check(served_hosts(route), declared):
             _check_host(
                 snapshot=snapshot, route=route, host=host, problems=problems, good=good,
                 undecided=undecided,
             )  # fmt: skip
     routed = {h for r in routes for h in served_hosts(r)}
-    for host in declared_hosts(service, INGRESS_HOSTS_ANNOTATION):
+    for host in declared:
         if not any(wildcard_match(pattern=h, host=host) for h in routed):
             undecided.append(f"ingress host {host} has no bound route yet (virtualservice-bound)")
     if not routes and not undecided:
@@ -67,6 +68,15 @@ def certificates(*, snapshot: ClusterSnapshot, service: RawObject) -> Outcome:
         undecided="; ".join(dict.fromkeys(undecided)),
         undecided_fix="check the certificate by hand (openssl s_client -servername HOST)",
     )
+
+
+def _hosts_to_check(served: list[str], declared: list[str]) -> list[str]:
+    """The hosts clients use: a served `*` stands for the declared hosts it covers, if any."""
+    hosts = []
+    for host in served:
+        covered = [d for d in declared if host == "*" and wildcard_match(pattern=host, host=d)]
+        hosts.extend(covered or [host])
+    return list(dict.fromkeys(hosts))
 
 
 def _check_host(
@@ -164,7 +174,12 @@ def _check_credential(
             f"{objects.name(certificate)} (issuer, DNS challenge)",
         )
     names = _certificate_names(certificate)
-    if not any(_covers(name=n, host=host) for n in names):
+    if host == "*":
+        undecided.append(
+            f"{gref} serves host `*` with {cref}: declare the hosts clients use "
+            f"({INGRESS_HOSTS_ANNOTATION}) so meshgate can check its names cover them"
+        )
+    elif not any(_covers(name=n, host=host) for n in names):
         problems[(gref, f"covers {cref} {host}")] = findings.make(
             findings.CERTIFICATE_HOST_MISMATCH,
             message=f"{cref} (dnsNames {', '.join(names) or 'none'}) does not cover {host}, "
@@ -172,7 +187,7 @@ def _check_credential(
             objects=involved,
             fix=f"add {host} to spec.dnsNames of {cref}",
         )
-    if len(problems) == before:
+    if len(problems) == before and host != "*":
         good.append(f"{host} ({credential}, {gref})")
 
 

@@ -428,3 +428,23 @@ def test_a_pod_that_opts_out_is_not_injected_by_any_control_plane() -> None:
     opted_out = b.workload_pod("checkout", proxy=None, labels={"sidecar.istio.io/inject": "false"})
     snapshot = kubelet.snapshot_of(SVC, opted_out, UNLABELLED, *DEFAULT_CP)
     assert CHECKS["control-plane-ready"](snapshot, SHOP).verdict is Verdict.FAIL
+
+
+STAR = [
+    pytest.param(SVC, cert_for("shop.example.com"), Verdict.UNKNOWN, "serves host `*`",
+                 id="star-host-undeclared"),
+    pytest.param(INGRESS_SVC, cert_for("shop.example.com"), Verdict.PASS, "shop.example.com",
+                 id="star-host-declared-covered"),
+    pytest.param(INGRESS_SVC, cert_for("www.example.com"), Verdict.FAIL,
+                 "does not cover shop.example.com", id="star-host-declared-not-covered"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("svc", "cert", "verdict", "reason"), STAR)
+def test_a_catch_all_gateway_host_is_checked_for_the_declared_hosts(
+    svc: RawObject, cert: RawObject, verdict: Verdict, reason: str
+) -> None:
+    objs = [NS, svc, POD, INGRESS_POD, gateway(https(["*"])), route(["*"]), SECRET, cert]
+    result = CHECKS["certificates-ready"](kubelet.snapshot_of(*objs), SHOP)
+    assert result.verdict is verdict, result.reason
+    assert reason in result.reason
