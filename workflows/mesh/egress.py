@@ -5,8 +5,10 @@ A Service declares the hosts outside the mesh it calls with `meshgate.io/externa
 `serviceentries-declared` check is `unknown`, not a pass. With it:
 
 - each host needs a ServiceEntry visible from the service's namespace (`exportTo`) with
-  `location: MESH_EXTERNAL` (the default); a MESH_INTERNAL entry says the host is in the mesh
-  and is held to mTLS, so it does not declare an external host (MG404);
+  `location: MESH_EXTERNAL` (the default), and imported by the `egress` hosts (`ns/host`, `.`
+  for the Sidecar's namespace, `*` for any) of the Sidecar that scopes the pods, when it lists
+  any; a MESH_INTERNAL entry says the host is in the mesh and is held to mTLS, so it does not
+  declare an external host (MG404);
 - ServiceEntries are an allow-list only under `REGISTRY_ONLY`. The effective mode of a pod is
   its Sidecar's `outboundTrafficPolicy`, else the mesh config's, else ALLOW_ANY. The Sidecar is
   picked as Istio does (pilot/pkg/model/push_context.go, doGetSidecarScope): one in the pod's
@@ -67,15 +69,23 @@ def egress(*, snapshot: ClusterSnapshot, service: RawObject) -> Outcome:
         )
     wanted = [h for h in declared_hosts(service, EXTERNAL_HOSTS_ANNOTATION) if h != NONE_DECLARED]
     visible = [se for se in snapshot.of(Kind.SERVICE_ENTRY) if _exported_to(se, ns)]
+    scopes = _sidecars_of(snapshot=snapshot, service=service)
     problems = []
     covered = []
     for host in wanted:
         entries = [se for se in visible if _entry_covers(se, host)]
         external = [se for se in entries if not _internal(se)]
-        if external:
-            covered.append(f"{host} ({objects.ref(external[0])})")
+        imported = [e for e in external if all(_imports(sc, e, host) for sc in scopes)]
+        if imported:
+            covered.append(f"{host} ({objects.ref(imported[0])})")
             continue
-        internal = f" (only MESH_INTERNAL: {objects.ref(entries[0])})" if entries else ""
+        blocked_by = next(
+            (sc for sc in scopes if sc is not None and not _imports(sc, external[0], host)), None
+        ) if external else None  # fmt: skip
+        if blocked_by is not None:
+            internal = f" (not among the egress hosts of {objects.ref(blocked_by)})"
+        else:
+            internal = f" (only MESH_INTERNAL: {objects.ref(entries[0])})" if entries else ""
         problems.append(
             findings.make(
                 findings.EXTERNAL_HOST_UNDECLARED,
@@ -116,6 +126,34 @@ def _allow_any(*, snapshot: ClusterSnapshot, service: RawObject) -> str:
         if mode is Outbound.ALLOW_ANY:
             return decided_by
     return ""
+
+
+def _sidecars_of(*, snapshot: ClusterSnapshot, service: RawObject) -> list[RawObject | None]:
+    """The Sidecar (or None) that scopes each of the service's pods, without repeats."""
+    ns = objects.namespace(service)
+    pods = [objects.labels(p) for p in selected_pods(snapshot=snapshot, service=service)]
+    found = [
+        _sidecar_for(snapshot=snapshot, namespace=ns, pod_labels=labels)
+        for labels in pods or [service_selector(service)]
+    ]
+    return list({id(s): s for s in found}.values())
+
+
+def _imports(sidecar: RawObject | None, entry: RawObject, host: str) -> bool:
+    """The Sidecar's `egress` hosts (`ns/host`) import the entry's host (no egress: all)."""
+    if sidecar is None:
+        return True
+    listeners = objects.as_list(objects.spec(sidecar).get("egress"))
+    if not listeners:
+        return True
+    for listener in listeners:
+        for raw in objects.as_list(objects.as_map(listener).get("hosts")):
+            ns, _, pattern = str(raw).rpartition("/")
+            if ns == "." and objects.namespace(entry) == objects.namespace(sidecar):
+                ns = objects.namespace(entry)
+            if ns in ("*", objects.namespace(entry)) and wildcard_match(pattern=pattern, host=host):
+                return True
+    return False
 
 
 def _sidecar_for(

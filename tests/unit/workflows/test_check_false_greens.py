@@ -204,6 +204,20 @@ EGRESS = [
 ]
 
 
+EGRESS += [
+    pytest.param([egress_svc("api.stripe.com"), STRIPE, REGISTRY_ONLY,
+                  b.sidecar("scope", "shop", egress=["./*", "istio-system/*"])],
+                 Verdict.PASS, "", id="sidecar-egress-imports-own-namespace"),
+    pytest.param([egress_svc("api.stripe.com"), STRIPE, REGISTRY_ONLY,
+                  b.sidecar("scope", "shop", egress=["istio-system/*"])],
+                 Verdict.FAIL, "not among the egress hosts of Sidecar shop/scope",
+                 id="sidecar-egress-does-not-import"),
+    pytest.param([egress_svc("api.stripe.com"), STRIPE, REGISTRY_ONLY,
+                  b.sidecar("scope", "shop", egress=["*/api.stripe.com"])],
+                 Verdict.PASS, "", id="sidecar-egress-imports-host"),
+]  # fmt: skip
+
+
 @pytest.mark.parametrize(("objs", "verdict", "reason"), EGRESS)
 def test_serviceentries_declared(objs: list[RawObject], verdict: Verdict, reason: str) -> None:
     result = CHECKS["serviceentries-declared"](kubelet.snapshot_of(NS, POD, *objs), SHOP)

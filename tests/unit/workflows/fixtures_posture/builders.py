@@ -202,10 +202,17 @@ def mesh_config(
 
 
 def sidecar(
-    name: str, ns: str, *, outbound: str | None = None, selector: dict[str, str] | None = None
+    name: str,
+    ns: str,
+    *,
+    outbound: str | None = None,
+    selector: dict[str, str] | None = None,
+    egress: list[str] | None = None,
 ) -> RawObject:
-    """A Sidecar with an outboundTrafficPolicy and an optional workloadSelector."""
+    """A Sidecar with an outboundTrafficPolicy, a workloadSelector and egress hosts."""
     spec: dict[str, Any] = {}
+    if egress is not None:
+        spec["egress"] = [{"hosts": egress}]
     if outbound is not None:
         spec["outboundTrafficPolicy"] = {"mode": outbound}
     if selector is not None:
