@@ -2,17 +2,21 @@
 
 A playbook is YAML validated into these pydantic models. `parse` turns text into a Playbook or
 raises PlaybookInvalid listing every problem with its line and field, so a broken custom
-playbook is fixed in one pass. The default Istio playbook (DESIGN.md, "The default playbook")
-ships next to this module as `istio-playbook.yaml`.
+playbook is fixed in one pass. A `check:` must name a check meshgate implements
+(workflows.check_ids.KNOWN: the ids of workflows.gates.posture_checks.CHECKS) and a metric gate
+a known metric: a misspelt id would otherwise stay `unknown` and block its phase for good.
+The default Istio playbook (DESIGN.md,
+"The default playbook") ships next to this module as `istio-playbook.yaml`.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from datetime import timedelta
 from enum import StrEnum
 from importlib import resources
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Literal, Self
 
 import yaml
 from pydantic import (
@@ -25,8 +29,9 @@ from pydantic import (
     model_validator,
 )
 
-from workflows import promql_templates
+from workflows import check_ids, playbook_issues, promql_templates
 from workflows.errors import WorkflowError
+from workflows.playbook_issues import PlaybookIssue as PlaybookIssue
 
 SCHEMA = "meshgate.playbook/v1"
 DEFAULT_PLAYBOOK_FILE = "istio-playbook.yaml"
@@ -240,20 +245,6 @@ class Playbook(_Model):
         return next(i for i, p in enumerate(self.phases) if p.id == phase_id)
 
 
-class PlaybookIssue(_Model):
-    """One problem in a playbook file, located by line and field path."""
-
-    line: int
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        where = f"line {self.line}" if self.line else "file"
-        return (
-            f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
-        )
-
-
 class PlaybookInvalid(WorkflowError, ValueError):
     """A playbook failed to parse or validate; `issues` lists every problem found."""
 
@@ -264,8 +255,13 @@ class PlaybookInvalid(WorkflowError, ValueError):
         super().__init__(f"{source}: {len(issues)} problem(s) in the playbook\n{lines}")
 
 
-def parse(text: str, *, source: str = "<playbook>") -> Playbook:
-    """Parse and validate playbook YAML; raise PlaybookInvalid with every issue and its line."""
+def parse(
+    text: str, *, source: str = "<playbook>", checks: Collection[str] | None = None
+) -> Playbook:
+    """Parse and validate playbook YAML; raise PlaybookInvalid with every issue and its line.
+
+    `checks` are the check ids a `check:` may name (default: every check meshgate implements).
+    """
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
@@ -283,52 +279,22 @@ def parse(text: str, *, source: str = "<playbook>") -> Playbook:
                 )
             ],
         )
-    lines = _line_index(root)
+    lines = playbook_issues.line_index(root)
+    known = set(check_ids.KNOWN if checks is None else checks)
+    unknown_checks = playbook_issues.unknown_checks(data, known=known, lines=lines)
     try:
-        return Playbook.model_validate(data)
+        book = Playbook.model_validate(data)
     except ValidationError as e:
-        issues = [_issue_from_error(err, lines) for err in e.errors()]
-        raise PlaybookInvalid(source, issues) from e
+        issues = [
+            playbook_issues.issue_from_error(err, lines) for err in e.errors()
+        ] + unknown_checks
+        raise PlaybookInvalid(source, sorted(issues, key=lambda i: i.line)) from e
+    if unknown_checks:
+        raise PlaybookInvalid(source, unknown_checks)
+    return book
 
 
 def default() -> Playbook:
     """The packaged Istio playbook."""
     text = resources.files(__package__).joinpath(DEFAULT_PLAYBOOK_FILE).read_text("utf-8")
     return parse(text, source=DEFAULT_PLAYBOOK_FILE)
-
-
-def _issue_from_error(err: Any, lines: dict[tuple[str | int, ...], int]) -> PlaybookIssue:
-    loc: tuple[str | int, ...] = tuple(err["loc"])
-    # pydantic adds the model or union branch name to some locs; keep the data path only
-    path = tuple(p for p in loc if isinstance(p, int) or not p[:1].isupper())
-    path = tuple("schema" if p == "schema_" else p for p in path)
-    line = 0
-    for depth in range(len(path), -1, -1):
-        if path[:depth] in lines:
-            line = lines[path[:depth]]
-            break
-    message = str(err["msg"]).removeprefix("Value error, ")
-    if err["type"] == "extra_forbidden":
-        message = "unknown field (check its spelling)"
-    return PlaybookIssue(line=line, field=".".join(str(p) for p in path), message=message)
-
-
-def _line_index(node: yaml.Node | None) -> dict[tuple[str | int, ...], int]:
-    """Map each data path in the YAML document to its 1-based line number."""
-    index: dict[tuple[str | int, ...], int] = {}
-
-    def walk(current: yaml.Node, path: tuple[str | int, ...]) -> None:
-        index.setdefault(path, current.start_mark.line + 1)
-        if isinstance(current, yaml.MappingNode):
-            for key_node, value_node in current.value:
-                key = str(key_node.value)
-                index[(*path, key)] = key_node.start_mark.line + 1
-                walk(value_node, (*path, key))
-                index[(*path, key)] = key_node.start_mark.line + 1
-        elif isinstance(current, yaml.SequenceNode):
-            for position, item in enumerate(current.value):
-                walk(item, (*path, position))
-
-    if node is not None:
-        walk(node, ())
-    return index

@@ -14,7 +14,8 @@ the number of requests does not grow with the number of services:
   crosses the wire; a second metadata-only LIST with `fieldSelector=type=kubernetes.io/tls`
   tells which are TLS secrets. Other secrets carry no `type` (it is not in the metadata), and
   the `last-applied-configuration` annotation, which can hold the data, is dropped;
-- the mesh config is one GET of ConfigMap `istio` in the root namespace (404: none).
+- the mesh config is one GET of ConfigMap `istio` in istiod's namespace (404: none); its
+  `rootNamespace` names the root namespace (workflows.mesh.meshconfig).
 
 Responses are read raw (`ApiClient.call_api`, then `json.loads`): converting a 4,000-pod
 LIST into the client's models costs about ten times the CPU, and the snapshot wants dicts.
@@ -72,7 +73,7 @@ class LiveClusterReader:
         self,
         api_client: Any,
         *,
-        root_namespace: str = "istio-system",
+        istio_namespace: str = "istio-system",
         page_size: int = DEFAULT_PAGE_SIZE,
         timeout: float = DEFAULT_TIMEOUT,
         workers: int = DEFAULT_WORKERS,
@@ -81,7 +82,7 @@ class LiveClusterReader:
         if page_size < 1 or workers < 1 or timeout <= 0:
             raise ValueError("page_size and workers must be >= 1 and timeout > 0")
         self.transport = KubeTransport(api_client, timeout=timeout)
-        self.root_namespace = root_namespace
+        self.istio_namespace = istio_namespace
         self.page_size = page_size
         self.workers = workers
         self.source = source or f"cluster at {self.transport.host}"
@@ -143,7 +144,7 @@ class LiveClusterReader:
             objects=objects,
             errors=errors,
             unserved=frozenset(unserved),
-            root_namespace=self.root_namespace,
+            istio_namespace=self.istio_namespace,
             source=self.source,
         )
 
@@ -263,7 +264,7 @@ class LiveClusterReader:
 
     def _read_mesh_config(self, source: KindSource, version: str) -> tuple[RawObject, ...]:
         prefix = source.path(version).removesuffix(f"/{source.plural}")
-        path = f"{prefix}/namespaces/{self.root_namespace}/{source.plural}/{MESH_CONFIG_NAME}"
+        path = f"{prefix}/namespaces/{self.istio_namespace}/{source.plural}/{MESH_CONFIG_NAME}"
         try:
             config_map = self.transport.request("GET", path)
         except KubeNotFound:

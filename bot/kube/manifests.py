@@ -17,6 +17,7 @@ import yaml
 from workflows.mesh.snapshot import ClusterSnapshot, Kind, RawObject
 
 _KINDS = {kind.value: kind for kind in Kind}
+_CLUSTER_SCOPED = frozenset({Kind.NAMESPACE, Kind.MUTATING_WEBHOOK})
 _MESH_CONFIG_NAME = "istio"
 _SUFFIXES = {".yaml", ".yml", ".json"}
 # libyaml's safe loader when PyYAML was built with it (the wheels are): ~10x faster, same result.
@@ -26,9 +27,9 @@ _LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 class ManifestReader:
     """A ClusterReader over a folder of manifests (re-read on every snapshot)."""
 
-    def __init__(self, root: Path, *, root_namespace: str = "istio-system") -> None:
+    def __init__(self, root: Path, *, istio_namespace: str = "istio-system") -> None:
         self.root = root
-        self.root_namespace = root_namespace
+        self.istio_namespace = istio_namespace
 
     def snapshot(self) -> ClusterSnapshot:
         """Read every manifest below the folder; a broken file makes every kind unreadable."""
@@ -52,7 +53,7 @@ class ManifestReader:
         return ClusterSnapshot(
             objects={kind: tuple(items) for kind, items in objects.items()},
             errors=errors,
-            root_namespace=self.root_namespace,
+            istio_namespace=self.istio_namespace,
             source=f"manifests in {self.root}",
         )
 
@@ -61,7 +62,7 @@ class ManifestReader:
             return True
         meta = obj.get("metadata") or {}
         return bool(
-            meta.get("name") == _MESH_CONFIG_NAME and meta.get("namespace") == self.root_namespace
+            meta.get("name") == _MESH_CONFIG_NAME and meta.get("namespace") == self.istio_namespace
         )
 
 
@@ -84,7 +85,7 @@ def _flatten(document: Any) -> list[RawObject]:
 def _sanitised(kind: Kind, obj: RawObject) -> RawObject:
     """A copy with a namespace filled in and, for Secrets, no data."""
     meta = dict(obj.get("metadata") or {})
-    if kind is not Kind.NAMESPACE:
+    if kind not in _CLUSTER_SCOPED:
         meta.setdefault("namespace", "default")
     clean = {**obj, "metadata": meta}
     if kind is Kind.SECRET:

@@ -43,6 +43,9 @@ SOURCES: tuple[KindSource, ...] = (
     KindSource(Kind.CERTIFICATE, "cert-manager.io", "certificates"),
     KindSource(Kind.SECRET, "", "secrets"),
     KindSource(Kind.CONFIG_MAP, "", "configmaps"),
+    KindSource(
+        Kind.MUTATING_WEBHOOK, "admissionregistration.k8s.io", "mutatingwebhookconfigurations"
+    ),
 )
 # Always served by a conformant API server: no discovery request needed for them.
-BUILTIN_GROUPS = frozenset({"", "apps"})
+BUILTIN_GROUPS = frozenset({"", "apps", "admissionregistration.k8s.io"})

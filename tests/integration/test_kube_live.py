@@ -410,3 +410,31 @@ def test_kubeconfig_context_is_used(
 def test_in_cluster_outside_a_pod_is_a_config_error() -> None:
     with pytest.raises(KubeConfigInvalid, match="in-cluster"):
         LiveClusterReader.in_cluster()
+
+
+def test_the_control_plane_reads_the_same_live_and_offline(
+    kube_api: FakeKubeApi, reader_for: Any, tmp_path: Path
+) -> None:
+    # Istio's injector webhooks (cluster-scoped), istiod, and a mesh config naming another
+    # root namespace: the inject gate and the root namespace read them.
+    control_plane: list[RawObject] = [
+        {"apiVersion": "admissionregistration.k8s.io/v1", "kind": "MutatingWebhookConfiguration",
+         "metadata": {"name": "istio-sidecar-injector"},
+         "webhooks": [{"name": "namespace.sidecar-injector.istio.io",
+                       "clientConfig": {"service": {"name": "istiod", "namespace": "istio-system"}},
+                       "namespaceSelector": {"matchLabels": {"istio-injection": "enabled"}}}]},
+        {"apiVersion": "v1", "kind": "ConfigMap",
+         "metadata": {"name": "istio", "namespace": "istio-system"},
+         "data": {"mesh": "rootNamespace: mesh-root\n"}},
+    ]  # fmt: skip
+    (tmp_path / "control-plane.yaml").write_text(yaml.safe_dump_all(control_plane), "utf-8")
+    kube_api.seed(control_plane)
+
+    live = reader_for(kube_api).snapshot()
+    offline = ManifestReader(tmp_path).snapshot()
+
+    assert live.errors == {} and offline.errors == {}
+    assert _normalised(live) == _normalised(offline)
+    (webhooks,) = live.of(Kind.MUTATING_WEBHOOK)
+    assert "namespace" not in webhooks["metadata"]
+    assert live.root_namespace == offline.root_namespace == "mesh-root"

@@ -7,8 +7,9 @@ not kmock: kmock crashes on `/api/v1/namespaces` and ignores selectors and dryRu
 What it serves, from in-memory objects seeded from a list of dicts:
 
 - discovery: `/api`, `/api/v1`, `/apis`, `/apis/{group}/{version}` with resource lists; the
-  core and apps kinds, security.istio.io and networking.istio.io (v1 and v1beta1), and
-  cert-manager.io v1. A test can drop a kind or serve it in fewer versions (`serve_only`).
+  core and apps kinds, security.istio.io and networking.istio.io (v1 and v1beta1),
+  cert-manager.io v1 and admissionregistration.k8s.io v1 (MutatingWebhookConfiguration). A
+  test can drop a kind or serve it in fewer versions (`serve_only`).
 - LIST, cluster-wide and per namespace, with `labelSelector` (`=`, `==`, `!=`, `in`, `notin`,
   exists, `!key`), `fieldSelector` (`metadata.name`, `metadata.namespace`, and `type` for
   Secrets), `limit` and `continue` tokens; metadata-only lists when the client asks with
@@ -69,7 +70,7 @@ class ResourceType:
     @property
     def builtin(self) -> bool:
         """Built-in kinds omit kind/apiVersion on list items; custom resources keep them."""
-        return self.group in ("", "apps")
+        return self.group in ("", "apps", "admissionregistration.k8s.io")
 
     def group_version(self, version: str) -> str:
         """`v1` or `group/version`."""
@@ -100,6 +101,8 @@ DEFAULT_RESOURCES: tuple[ResourceType, ...] = (
                  "serviceentries", True),
     ResourceType("networking.istio.io", ("v1", "v1beta1"), "Sidecar", "sidecars", True),
     ResourceType("cert-manager.io", ("v1",), "Certificate", "certificates", True),
+    ResourceType("admissionregistration.k8s.io", ("v1",), "MutatingWebhookConfiguration",
+                 "mutatingwebhookconfigurations", False),
 )  # fmt: skip
 
 

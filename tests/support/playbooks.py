@@ -21,7 +21,7 @@ phases:
     title: Switch to STRICT
     gate:
       - {id: announced, title: The change was announced, attest: true}
-      - {id: nice-to-have, title: Optional check, check: not-implemented, required: false}
+      - {id: nice-to-have, title: Optional check, check: ports-named, required: false}
     change: {kind: peer-authentication, mode: STRICT}
     approvals: {required: 1, users: [bob, carol], expires_after: 1h}
   - id: lock

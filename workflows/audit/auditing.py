@@ -49,13 +49,13 @@ __all__ = [
     "parse",
 ]
 
-# Namespaces of Kubernetes itself; the Istio root namespace is skipped too (snapshot setting).
+# Namespaces of Kubernetes itself; Istio's root namespace and istiod's are skipped too.
 SYSTEM_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease"})
 
 
 def default_services(snapshot: ClusterSnapshot) -> list[ServiceRef]:
     """The Services an audit covers when none are named (see the module docstring)."""
-    skipped = SYSTEM_NAMESPACES | {snapshot.root_namespace}
+    skipped = SYSTEM_NAMESPACES | {snapshot.root_namespace, snapshot.istio_namespace}
     refs = {
         ServiceRef(namespace=objects.namespace(s), name=objects.name(s))
         for s in snapshot.of(Kind.SERVICE)

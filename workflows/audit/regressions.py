@@ -21,8 +21,9 @@ from workflows.audit.report import AuditReport, Regression, RegressionKind, Serv
 from workflows.mesh import authz, findings, mtls, objects
 from workflows.mesh.authz import DefaultDecision
 from workflows.mesh.mtls import MtlsMode
-from workflows.mesh.posture import ServicePosture, mesh_default_cause, sidecar_cause
+from workflows.mesh.posture import ServicePosture, mesh_default_cause
 from workflows.mesh.sidecars import ProxyState, SidecarState
+from workflows.mesh.workload_posture import sidecar_cause
 
 _SIDECAR_RANK = {SidecarState.MISSING: 0, SidecarState.PARTIAL: 1, SidecarState.INJECTED: 2}
 _UNENFORCED_CODES = {findings.POLICY_DRY_RUN.code, findings.POLICY_AUDIT.code}

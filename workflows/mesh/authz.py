@@ -9,29 +9,46 @@ Facts (istio/api security/v1beta1/authorization_policy.proto; istio.io concepts/
   once any ALLOW policy applies, a request matching none of their rules is denied
   (deny-by-default). `spec: {}` is an ALLOW policy without rules: it allows nothing.
   `rules: [{}]` matches every request: allow-all.
-- `istio.io/dry-run: "true"` and action AUDIT do not enforce anything.
-- `principals` and `namespaces` come from the mTLS peer certificate, so plaintext requests
-  never match them: a DENY rule on them lets plaintext through, an ALLOW rule on them refuses
-  plaintext callers. Both matter while the workload's mTLS is not STRICT.
+- `istio.io/dry-run` parsed true (Go's strconv.ParseBool, as Istio's builder parses it) and
+  action AUDIT do not enforce anything.
+- `principals`, `namespaces`, `serviceAccounts` and `trustDomains` (and the `source.*` `when`
+  keys for them) come from the mTLS peer certificate (the builder's principal generators,
+  pilot/pkg/security/authz/model/generator.go, all wrap `principalAuthenticated`), so plaintext
+  requests never match them: a DENY rule on them lets plaintext through, an ALLOW rule on them
+  refuses plaintext callers. Both matter while the workload's mTLS is not STRICT. `"*"` in
+  principals, namespaces or trustDomains matches any peer with a mesh identity.
+- The sidecar builds rules per filter chain. On a TCP chain, an ALLOW rule with an HTTP-only
+  field (`hosts`, `methods`, `paths`, `requestPrincipals`, `request.*` keys) is dropped
+  (model.go `checkError` returns the error for ALLOW, builder.go skips the rule), so it allows
+  nothing there; a port gets a TCP chain unless its protocol is HTTP (`protocols`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from workflows.mesh import findings, index, objects
-from workflows.mesh.findings import Finding
-from workflows.mesh.mtls import MtlsMode
+from workflows.mesh import index, objects
+from workflows.mesh.protocols import Protocol
 from workflows.mesh.snapshot import ClusterSnapshot, Kind, RawObject
 from workflows.mesh.workloads import Workload, pods_in
 
-# Operation fields whose only value `*` matches every request.
-_OPERATION_FIELDS = ("hosts", "ports", "methods", "paths")
+# Operation fields whose only value `*` matches every request (all HTTP-only; `ports` must be
+# numbers: the port generator rejects `*`).
+_OPERATION_FIELDS = ("hosts", "methods", "paths")
+_HTTP_OPERATION_FIELDS = frozenset(
+    {"hosts", "notHosts", "methods", "notMethods", "paths", "notPaths"}
+)
+_HTTP_SOURCE_FIELDS = frozenset({"requestPrincipals", "notRequestPrincipals"})
+_HTTP_KEY_PREFIXES = ("request.",)
 # Source fields read from the peer certificate (mTLS only), and the `when` keys that are too.
-_IDENTITY_FIELDS = ("principals", "namespaces")
-_IDENTITY_KEYS = frozenset({"source.principal", "source.namespace"})
+_IDENTITY_FIELDS = ("principals", "namespaces", "serviceAccounts", "trustDomains")
+_IDENTITY_KEYS = frozenset(
+    {"source.principal", "source.namespace", "source.serviceAccount", "source.trustDomain"}
+)
+# Fields where `*` is a presence match: any authenticated peer (serviceAccounts quote `*`).
+_WILDCARD_FIELDS = ("principals", "namespaces", "trustDomains")
 
 
 class Action(StrEnum):
@@ -41,6 +58,13 @@ class Action(StrEnum):
     DENY = "DENY"  # requests matching a rule are denied
     AUDIT = "AUDIT"  # requests matching a rule are logged; nothing is enforced
     CUSTOM = "CUSTOM"  # an external authorizer decides
+
+
+class Chain(StrEnum):
+    """The sidecar's inbound filter chains, which Istio builds authorization rules for."""
+
+    HTTP = "http"  # HTTP-family and sniffed ports
+    TCP = "tcp"  # every port that is not HTTP (sniffed ones too)
 
 
 class DefaultDecision(StrEnum):
@@ -57,6 +81,7 @@ class WorkloadAuthz:
 
     workload: Workload
     policies: tuple[RawObject, ...]
+    chains: frozenset[Chain] = frozenset({Chain.HTTP, Chain.TCP})
 
     @property
     def enforced_allow(self) -> tuple[RawObject, ...]:
@@ -70,8 +95,25 @@ class WorkloadAuthz:
 
     @property
     def allow_all_by(self) -> tuple[RawObject, ...]:
-        """Enforced ALLOW policies with a rule that matches every request."""
-        return tuple(p for p in self.enforced_allow if any(map(matches_everything, rules(p))))
+        """Enforced ALLOW policies with a rule that matches every request on some chain."""
+        return tuple(
+            p
+            for p in self.enforced_allow
+            if any(matches_everything(r, chain=c) for r in rules(p) for c in self.chains)
+        )
+
+    @property
+    def any_peer_by(self) -> tuple[RawObject, ...]:
+        """Enforced ALLOW policies with a rule that lets any mesh identity do anything."""
+        return tuple(
+            p
+            for p in self.enforced_allow
+            if any(
+                matches_everything(without_wildcard_identities(r), chain=c)
+                for r in rules(p)
+                for c in self.chains
+            )
+        )
 
 
 def action(policy: RawObject) -> Action:
@@ -105,8 +147,13 @@ def applies(*, policy: RawObject, workload: Workload, root_namespace: str) -> bo
     return selector is None or objects.selects(selector, workload.labels)
 
 
-def workload_authz(*, snapshot: ClusterSnapshot, workload: Workload) -> WorkloadAuthz:
-    """The policies that apply to a workload, sorted by namespace and name."""
+def workload_authz(
+    *, snapshot: ClusterSnapshot, workload: Workload, chains: frozenset[Chain] | None = None
+) -> WorkloadAuthz:
+    """The policies that apply to a workload, sorted by namespace and name.
+
+    `chains` are the filter chains its ports get (both when unknown).
+    """
     idx = index.of(snapshot)
     root = snapshot.root_namespace
     namespaces = [root] if workload.namespace == root else [root, workload.namespace]
@@ -117,11 +164,31 @@ def workload_authz(*, snapshot: ClusterSnapshot, workload: Workload) -> Workload
         if applies(policy=p, workload=workload, root_namespace=root)
     ]
     ordered = sorted(applying, key=lambda p: (objects.namespace(p), objects.name(p)))
-    return WorkloadAuthz(workload=workload, policies=tuple(ordered))
+    return WorkloadAuthz(
+        workload=workload,
+        policies=tuple(ordered),
+        chains=chains or frozenset({Chain.HTTP, Chain.TCP}),
+    )
 
 
-def matches_everything(rule: Mapping[str, object]) -> bool:
-    """True for a rule that matches every request (`{}`, or only `*` operations)."""
+def chains_of(ports: Iterable[Protocol]) -> frozenset[Chain]:
+    """The filter chains a sidecar builds for ports of these protocols (both when none)."""
+    found = set()
+    for protocol in ports:
+        if protocol.is_http or protocol.is_sniffed:
+            found.add(Chain.HTTP)
+        if not protocol.is_http:
+            found.add(Chain.TCP)
+    return frozenset(found) or frozenset({Chain.HTTP, Chain.TCP})
+
+
+def matches_everything(rule: Mapping[str, object], *, chain: Chain = Chain.HTTP) -> bool:
+    """True for a rule that matches every request on `chain` (`{}`, or only `*` operations).
+
+    On the TCP chain a rule with an HTTP-only field is dropped, so it matches nothing.
+    """
+    if chain is Chain.TCP and http_only(rule):
+        return False
     if objects.as_list(rule.get("from")) or objects.as_list(rule.get("when")):
         return False
     operations = [
@@ -132,15 +199,45 @@ def matches_everything(rule: Mapping[str, object]) -> bool:
     return any(_operation_matches_everything(op) for op in operations)
 
 
+def http_only(rule: Mapping[str, object]) -> bool:
+    """True when the rule uses a field only HTTP requests have (the generators' "HTTP only")."""
+    for target in objects.as_list(rule.get("to")):
+        operation = objects.as_map(objects.as_map(target).get("operation"))
+        if any(objects.as_list(operation.get(f)) for f in _HTTP_OPERATION_FIELDS):
+            return True
+    for source in objects.as_list(rule.get("from")):
+        source_map = objects.as_map(objects.as_map(source).get("source"))
+        if any(objects.as_list(source_map.get(f)) for f in _HTTP_SOURCE_FIELDS):
+            return True
+    return any(
+        str(objects.as_map(c).get("key", "")).startswith(_HTTP_KEY_PREFIXES)
+        for c in objects.as_list(rule.get("when"))
+    )
+
+
 def wildcard_identities(rule: Mapping[str, object]) -> list[str]:
-    """The `principals`/`namespaces` fields of a rule's sources that are exactly `*`."""
+    """Identity fields of a rule's sources holding `*`: any peer with a mesh identity matches."""
     found = []
     for source in objects.as_list(rule.get("from")):
         source_map = objects.as_map(objects.as_map(source).get("source"))
-        for field_name in _IDENTITY_FIELDS:
+        for field_name in _WILDCARD_FIELDS:
             if "*" in [str(v) for v in objects.as_list(source_map.get(field_name))]:
                 found.append(field_name)
     return found
+
+
+def without_wildcard_identities(rule: Mapping[str, object]) -> Mapping[str, object]:
+    """The rule without its `from` when one source only asks for a `*` identity (any peer).
+
+    Sources are ORed, so one source that any mesh identity meets makes `from` match any peer.
+    """
+    for source in objects.as_list(rule.get("from")):
+        source_map = objects.as_map(objects.as_map(source).get("source"))
+        set_fields = {k for k, v in source_map.items() if objects.as_list(v)}
+        wild = {f for f in _WILDCARD_FIELDS if "*" in map(str, objects.as_list(source_map.get(f)))}
+        if set_fields and set_fields <= wild:
+            return {k: v for k, v in rule.items() if k != "from"}
+    return rule
 
 
 def uses_identities(rule: Mapping[str, object]) -> bool:
@@ -176,119 +273,10 @@ def policy_name(policy: RawObject) -> str:
 
 
 def _operation_matches_everything(operation: Mapping[str, object]) -> bool:
-    if any(key.startswith("not") and objects.as_list(v) for key, v in operation.items()):
+    # Any other field set (ports, a `not...` field) narrows the operation.
+    if any(key not in _OPERATION_FIELDS and objects.as_list(v) for key, v in operation.items()):
         return False
     return all(
         [str(v) for v in objects.as_list(operation.get(f))] in ([], ["*"])
         for f in _OPERATION_FIELDS
     )
-
-
-def findings_of(*, workload_authz: WorkloadAuthz, mode: MtlsMode) -> list[Finding]:
-    """MG201-MG207 for a workload whose weakest effective mTLS mode is `mode`."""
-    ref = workload_authz.workload.ref
-    problems = []
-    if not workload_authz.deny_by_default:
-        problems.append(
-            findings.make(
-                findings.NO_DEFAULT_DENY,
-                message=f"{ref}: no enforced ALLOW AuthorizationPolicy applies; every request "
-                "is allowed",
-                objects=(ref,),
-                fix="the rbac phases add an allow-list for the callers seen, then enforce it",
-            )
-        )
-    for policy in workload_authz.policies:
-        pref = objects.ref(policy)
-        act = action(policy)
-        if objects.is_dry_run(policy):
-            problems.append(
-                findings.make(
-                    findings.POLICY_DRY_RUN,
-                    message=f"{pref} ({act.value}) is in dry-run: it logs, enforces nothing",
-                    objects=(pref,),
-                    fix="remove the istio.io/dry-run annotation once shadow results are clean",
-                )
-            )
-        elif act is Action.AUDIT:
-            problems.append(
-                findings.make(
-                    findings.POLICY_AUDIT,
-                    message=f"{pref} is an AUDIT policy: it logs, enforces nothing",
-                    objects=(pref,),
-                    fix="use ALLOW or DENY to enforce it",
-                )
-            )
-        policy_rules = rules(policy)
-        if act is Action.ALLOW and any(wildcard_identities(r) for r in policy_rules):
-            problems.append(
-                findings.make(
-                    findings.WILDCARD_PRINCIPAL,
-                    message=f'{pref} allows principals or namespaces "*": any workload with a '
-                    "mesh identity gets in",
-                    objects=(pref,),
-                    fix="list the callers' service accounts in principals",
-                )
-            )
-        if policy in workload_authz.allow_all_by:
-            problems.append(
-                findings.make(
-                    findings.ALLOW_ALL,
-                    message=f"{pref} has a rule that matches every request (allow-all)",
-                    objects=(pref,),
-                    fix="replace the empty rule with rules naming callers and operations",
-                )
-            )
-        identity = any(uses_identities(r) for r in policy_rules)
-        if identity and mode not in (MtlsMode.STRICT, MtlsMode.UNKNOWN) and enforced(policy):
-            if act in (Action.DENY, Action.CUSTOM):
-                problems.append(
-                    findings.make(
-                        findings.DENY_BYPASSED_BY_PLAINTEXT,
-                        message=f"{pref} ({act.value}) matches principals/namespaces but {ref} "
-                        f"is {mode.value}: plaintext requests carry no identity and pass",
-                        objects=(pref, ref),
-                        fix='make mTLS STRICT for the workload, or deny notPrincipals ["*"]',
-                    )
-                )
-            elif act is Action.ALLOW:
-                problems.append(
-                    findings.make(
-                        findings.ALLOW_IDENTITY_WITHOUT_STRICT,
-                        message=f"{pref} allows by principals/namespaces but {ref} is "
-                        f"{mode.value}: plaintext callers are denied",
-                        objects=(pref, ref),
-                        fix="move callers to mTLS first (strict phase comes before rbac)",
-                    )
-                )
-    return problems
-
-
-def orphan_findings(*, snapshot: ClusterSnapshot, service: RawObject) -> list[Finding]:
-    """MG208 for policies of the service's namespace that select no pod.
-
-    Shown on the services whose selector shares a label with the policy's (the likely target);
-    when none does, on every service of the namespace.
-    """
-    ns = objects.namespace(service)
-    selector = {k: v for k, v in objects.as_map(objects.spec(service).get("selector")).items()}
-    siblings = [
-        {k: v for k, v in objects.as_map(objects.spec(s).get("selector")).items()}
-        for s in index.of(snapshot).in_namespace(Kind.SERVICE, ns)
-    ]
-    problems = []
-    for policy in selecting_nothing(snapshot=snapshot, namespace=ns):
-        wanted = objects.selector_labels(policy) or {}
-        overlaps = set(wanted.items()) & set(selector.items())
-        anyone = any(set(wanted.items()) & set(s.items()) for s in siblings)
-        if overlaps or not anyone:
-            shown = ",".join(f"{k}={v}" for k, v in sorted(wanted.items()))
-            problems.append(
-                findings.make(
-                    findings.POLICY_SELECTS_NOTHING,
-                    message=f"{objects.ref(policy)} selects no pod ({shown})",
-                    objects=(objects.ref(policy),),
-                    fix="fix its selector to match the workload's pod labels, or delete it",
-                )
-            )
-    return problems

@@ -87,6 +87,7 @@ PORT_PROTOCOL_UNNAMED = Code("MG305", Severity.WARNING, "a Service port declares
 UID_1337 = Code("MG306", Severity.ERROR, "a container runs as UID 1337, the proxy's")
 HOST_NETWORK = Code("MG307", Severity.ERROR, "a pod uses hostNetwork")
 POD_NOT_READY = Code("MG308", Severity.WARNING, "a pod is not running or not ready")
+AMBIENT_MODE = Code("MG309", Severity.WARNING, "a workload runs in ambient mode, not modelled")
 
 # MG4xx: routing and release
 GATEWAY_MISSING = Code("MG401", Severity.ERROR, "a VirtualService names a Gateway that is absent")
@@ -95,6 +96,16 @@ SUBSET_SELECTS_NOTHING = Code("MG403", Severity.WARNING, "a DestinationRule subs
 EXTERNAL_HOST_UNDECLARED = Code("MG404", Severity.WARNING, "an external host has no ServiceEntry")
 CERTIFICATE_NOT_READY = Code("MG405", Severity.ERROR, "a Gateway's Certificate is not Ready")
 CREDENTIAL_SECRET_MISSING = Code("MG406", Severity.ERROR, "a Gateway's credential Secret is absent")
+SUBSET_UNDEFINED = Code("MG407", Severity.ERROR, "a route uses a subset no DestinationRule defines")
+EGRESS_ALLOW_ANY = Code("MG408", Severity.WARNING, "outbound traffic is ALLOW_ANY: no allow-list")
+GATEWAY_HOST_MISMATCH = Code(
+    "MG409", Severity.WARNING, "a VirtualService's hosts are not served by its Gateway"
+)
+GATEWAY_SELECTS_NOTHING = Code("MG410", Severity.ERROR, "a Gateway's selector matches no pod")
+INGRESS_PLAINTEXT = Code("MG411", Severity.INFO, "an ingress host is served without TLS")
+CERTIFICATE_HOST_MISMATCH = Code(
+    "MG412", Severity.ERROR, "a Gateway's Certificate does not cover the host"
+)
 
 CATALOGUE: tuple[Code, ...] = (
     READ_ERROR,
@@ -123,12 +134,19 @@ CATALOGUE: tuple[Code, ...] = (
     UID_1337,
     HOST_NETWORK,
     POD_NOT_READY,
+    AMBIENT_MODE,
     GATEWAY_MISSING,
     INGRESS_HOST_UNROUTED,
     SUBSET_SELECTS_NOTHING,
     EXTERNAL_HOST_UNDECLARED,
     CERTIFICATE_NOT_READY,
     CREDENTIAL_SECRET_MISSING,
+    SUBSET_UNDEFINED,
+    EGRESS_ALLOW_ANY,
+    GATEWAY_HOST_MISMATCH,
+    GATEWAY_SELECTS_NOTHING,
+    INGRESS_PLAINTEXT,
+    CERTIFICATE_HOST_MISMATCH,
 )
 
 

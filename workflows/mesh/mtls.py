@@ -1,7 +1,8 @@
 """Effective mutual TLS per workload and container port, with Istio's PeerAuthentication rules.
 
 Istio composes at most three PeerAuthentications for a workload (istio/istio
-pilot/pkg/model/authentication.go, ComposePeerAuthentication; istio.io concepts/security):
+pilot/pkg/security/authn/policy_applier.go, ComposePeerAuthentication, over the configs
+pilot/pkg/model/authentication.go getConfigsForWorkload selects; istio.io concepts/security):
 
 - the mesh policy: in the root namespace, without a selector;
 - the namespace policy: in the workload's namespace, without a selector;

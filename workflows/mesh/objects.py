@@ -95,9 +95,18 @@ def selects(selector: Mapping[str, str], pod_labels: Mapping[str, str]) -> bool:
     return all(pod_labels.get(key) == value for key, value in selector.items())
 
 
+# Go's strconv.ParseBool, which Istio's authz builder uses on the dry-run annotation (isDryRun,
+# pilot/pkg/security/authz/builder/builder.go); anything else fails to parse and reads false.
+_GO_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
+
+
 def is_dry_run(obj: RawObject) -> bool:
-    """True when the object carries `istio.io/dry-run: "true"`."""
-    return annotation_map(obj).get(DRY_RUN_ANNOTATION, "").strip().lower() == "true"
+    """True when `istio.io/dry-run` parses as true the way Go's strconv.ParseBool does.
+
+    `"1"`, `"t"` and `"True"` are true; `"yes"`, `" true"` or `"TrUe"` do not parse, and Istio
+    then enforces the policy.
+    """
+    return annotation_map(obj).get(DRY_RUN_ANNOTATION) in _GO_TRUE
 
 
 def condition_true(obj: RawObject, condition: str) -> bool:

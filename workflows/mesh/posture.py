@@ -2,35 +2,54 @@
 
 `assess` is pure: it reads a ClusterSnapshot and returns a ServicePosture; it performs no I/O
 (readers in `bot/` fill the snapshot, `workflows.audit` and the checks read the result).
-The rules live in the modules it composes: `workloads` (which pods), `sidecars`, `mtls`,
-`authz`, `hygiene` (assess-phase facts) and `routing`. Any kind a verdict needs that is in
-`snapshot.errors` makes that verdict UNKNOWN and adds an MG001 finding; never a pass.
-
-A workload without an istio-proxy accepts plaintext whatever its PeerAuthentication says, so
-its effective mode is DISABLE, decided by the missing sidecar.
+The rules live in the modules it composes: `workloads` (which pods), `workload_posture` (one
+workload: sidecar, mTLS per port, authorization), `sidecars`, `mtls`, `authz` and
+`authz_findings`, `hygiene` (assess-phase facts), and the routing aspects `routing` (ingress),
+`subsets`, `egress` and `certificates`. Any kind a verdict needs that cannot be read makes that
+verdict UNKNOWN and adds an MG001 finding; never a pass. The mesh config (ConfigMap `istio`)
+names the root namespace, so mTLS and authorization verdicts need it too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from workflows.mesh import authz, findings, hygiene, index, mtls, objects, routing, sidecars
-from workflows.mesh.authz import DefaultDecision, WorkloadAuthz
+from workflows.mesh import (
+    authz,
+    authz_findings,
+    certificates,
+    egress,
+    findings,
+    hygiene,
+    index,
+    mtls,
+    objects,
+    routing,
+    sidecars,
+    subsets,
+    workload_posture,
+)
+from workflows.mesh.authz import DefaultDecision
 from workflows.mesh.findings import Finding
-from workflows.mesh.mtls import MtlsMode, PeerScopes, PortMtls
-from workflows.mesh.sidecars import Injection, ProxyState, SidecarState, WorkloadSidecar
+from workflows.mesh.mtls import MtlsMode
+from workflows.mesh.sidecars import ProxyState, SidecarState
 from workflows.mesh.snapshot import ClusterSnapshot, Kind, RawObject
-from workflows.mesh.workloads import Workload, container_port, target_ports, workloads_of
+from workflows.mesh.workload_posture import WorkloadPosture
+from workflows.mesh.workloads import (
+    resolved_ports,
+    workloads_of,
+)
 from workflows.naming import ServiceRef
 
 SIDECAR_KINDS = (Kind.SERVICE, Kind.POD)
-MTLS_KINDS = (Kind.SERVICE, Kind.POD, Kind.PEER_AUTHENTICATION)
-AUTHZ_KINDS = (Kind.SERVICE, Kind.POD, Kind.AUTHORIZATION_POLICY)
+# The mesh config names the root namespace, where mesh-wide policies live.
+MTLS_KINDS = (Kind.SERVICE, Kind.POD, Kind.PEER_AUTHENTICATION, Kind.CONFIG_MAP)
+AUTHZ_KINDS = (Kind.SERVICE, Kind.POD, Kind.AUTHORIZATION_POLICY, Kind.CONFIG_MAP)
 ROUTING_KINDS = {
-    "ingress": (Kind.SERVICE, Kind.VIRTUAL_SERVICE, Kind.GATEWAY),
-    "subsets": (Kind.SERVICE, Kind.POD, Kind.DESTINATION_RULE),
-    "egress": (Kind.SERVICE, Kind.SERVICE_ENTRY),
+    "ingress": (Kind.SERVICE, Kind.POD, Kind.VIRTUAL_SERVICE, Kind.GATEWAY),
+    "subsets": (Kind.SERVICE, Kind.POD, Kind.VIRTUAL_SERVICE, Kind.DESTINATION_RULE),
+    "egress": (Kind.SERVICE, Kind.POD, Kind.SERVICE_ENTRY, Kind.SIDECAR, Kind.CONFIG_MAP),
     "certificates": (
         Kind.SERVICE,
         Kind.POD,
@@ -40,22 +59,12 @@ ROUTING_KINDS = {
         Kind.CERTIFICATE,
     ),
 }
-
-
-@dataclass(frozen=True)
-class WorkloadPosture:
-    """Everything meshgate knows about one workload of a service."""
-
-    workload: Workload
-    sidecar: WorkloadSidecar
-    peer: PeerScopes
-    ports: dict[int, PortMtls]
-    authz: WorkloadAuthz
-
-    @property
-    def mode(self) -> MtlsMode:
-        """The weakest effective mode over the workload's target ports."""
-        return mtls.weakest(p.mode for p in self.ports.values())
+ROUTING_ASPECTS: dict[str, Callable[..., routing.Outcome]] = {
+    "ingress": routing.ingress,
+    "subsets": subsets.subsets,
+    "egress": egress.egress,
+    "certificates": certificates.certificates,
+}
 
 
 @dataclass(frozen=True)
@@ -77,19 +86,12 @@ class ServicePosture:
 
 def unreadable(snapshot: ClusterSnapshot, kinds: Iterable[Kind]) -> dict[Kind, str]:
     """The kinds among `kinds` that could not be read, with why."""
-    return {kind: snapshot.errors[kind] for kind in kinds if not snapshot.readable(kind)}
+    return {kind: snapshot.error(kind) for kind in kinds if not snapshot.readable(kind)}
 
 
 def mesh_default_cause(root_namespace: str) -> str:
     """The cause named when no PeerAuthentication applies and Istio's default holds."""
     return f"no PeerAuthentication in {root_namespace} (Istio default PERMISSIVE)"
-
-
-def sidecar_cause(sidecar: WorkloadSidecar) -> str:
-    """The object whose state explains a workload's missing sidecar."""
-    if sidecar.injection in {Injection.NOT_ENABLED, Injection.NAMESPACE_DISABLED}:
-        return f"Namespace {sidecar.workload.namespace}"
-    return sidecar.workload.ref
 
 
 def assess(*, snapshot: ClusterSnapshot, service: ServiceRef) -> ServicePosture:
@@ -113,7 +115,12 @@ def assess(*, snapshot: ClusterSnapshot, service: ServiceRef) -> ServicePosture:
     errors = unreadable(snapshot, sorted(every_kind))
     found: list[Finding] = list(_read_errors(errors))
     workloads = [
-        _workload(snapshot=snapshot, service=raw, workload=w)
+        workload_posture.assess_workload(
+            snapshot=snapshot,
+            service=raw,
+            workload=w,
+            decidable=not unreadable(snapshot, MTLS_KINDS),
+        )
         for w in workloads_of(snapshot=snapshot, service=raw)
     ]
     pods_known = snapshot.readable(Kind.POD)
@@ -142,16 +149,16 @@ def assess(*, snapshot: ClusterSnapshot, service: ServiceRef) -> ServicePosture:
                 )
             )
         if snapshot.readable(Kind.AUTHORIZATION_POLICY):
-            found.extend(authz.findings_of(workload_authz=wp.authz, mode=wp.mode))
+            found.extend(authz_findings.findings_of(workload_authz=wp.authz, mode=wp.mode))
     if snapshot.readable(Kind.DESTINATION_RULE) and snapshot.readable(Kind.PEER_AUTHENTICATION):
         found.extend(
             tls_conflicts(snapshot=snapshot, service=raw, workloads=workloads, only_strict=True)
         )
     if snapshot.readable(Kind.AUTHORIZATION_POLICY) and pods_known:
-        found.extend(authz.orphan_findings(snapshot=snapshot, service=raw))
+        found.extend(authz_findings.orphan_findings(snapshot=snapshot, service=raw))
     for aspect, kinds in ROUTING_KINDS.items():
         if not unreadable(snapshot, kinds):
-            found.extend(getattr(routing, aspect)(snapshot=snapshot, service=raw).findings)
+            found.extend(ROUTING_ASPECTS[aspect](snapshot=snapshot, service=raw).findings)
     return _summarise(
         snapshot=snapshot, service=service, workloads=workloads, found=found, errors=errors
     )
@@ -196,28 +203,6 @@ def tls_conflicts(
     return [problems[key] for key in sorted(problems)]
 
 
-def _workload(
-    *, snapshot: ClusterSnapshot, service: RawObject, workload: Workload
-) -> WorkloadPosture:
-    sidecar = sidecars.workload_sidecar(snapshot=snapshot, workload=workload)
-    peer = mtls.scopes(snapshot=snapshot, workload=workload)
-    ports = target_ports(service=service, workload=workload)
-    if not snapshot.readable(Kind.PEER_AUTHENTICATION) or sidecar.state is SidecarState.UNKNOWN:
-        effective = {p: PortMtls(port=p, mode=MtlsMode.UNKNOWN) for p in ports}
-    elif sidecar.pods_in(ProxyState.ABSENT):
-        cause = sidecar_cause(sidecar)
-        effective = {p: PortMtls(port=p, mode=MtlsMode.DISABLE, decided_by=cause) for p in ports}
-    else:
-        effective = mtls.effective(scopes=peer, ports=ports)
-    return WorkloadPosture(
-        workload=workload,
-        sidecar=sidecar,
-        peer=peer,
-        ports=effective,
-        authz=authz.workload_authz(snapshot=snapshot, workload=workload),
-    )
-
-
 def _summarise(
     *,
     snapshot: ClusterSnapshot,
@@ -232,11 +217,7 @@ def _summarise(
             port_modes.setdefault(port, []).append(item.mode)
     ports = {port: mtls.weakest(modes) for port, modes in sorted(port_modes.items())}
     mode = mtls.weakest(ports.values()) if all(wp.ports for wp in workloads) else MtlsMode.UNKNOWN
-    if (
-        not snapshot.readable(Kind.AUTHORIZATION_POLICY)
-        or not snapshot.readable(Kind.POD)
-        or not workloads
-    ):
+    if unreadable(snapshot, AUTHZ_KINDS) or not workloads:
         default = DefaultDecision.UNKNOWN
     elif all(wp.authz.deny_by_default for wp in workloads):
         default = DefaultDecision.DENY
@@ -273,18 +254,12 @@ def _read_errors(errors: dict[Kind, str]) -> tuple[Finding, ...]:
 def _targets_of(
     *, service: RawObject, workloads: list[WorkloadPosture], service_port: int | None
 ) -> set[int]:
-    """Container ports behind a Service port (all target ports when None)."""
+    """Container ports behind a Service port on any pod (all target ports when None)."""
     if service_port is None:
         return {port for wp in workloads for port in wp.ports}
-    targets = set()
-    for port in objects.as_list(objects.spec(service).get("ports")):
-        port_map = objects.as_map(port)
-        if port_map.get("port") == service_port:
-            for wp in workloads:
-                for pod in wp.workload.pods[:1]:
-                    resolved = container_port(
-                        pod=pod, target=port_map.get("targetPort", service_port)
-                    )
-                    if resolved is not None:
-                        targets.add(resolved)
-    return targets
+    return {
+        target
+        for wp in workloads
+        for pod in wp.workload.pods
+        if (target := resolved_ports(service=service, pod=pod).get(service_port)) is not None
+    }

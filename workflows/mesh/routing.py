@@ -1,16 +1,26 @@
-"""Routing and release facts for a service: ingress routes, subsets, egress, certificates.
+"""Routing facts for a service: ingress routes bound to Gateways, and DestinationRule subsets.
 
 How a Service tells meshgate what it needs (annotations on the Service, comma-separated):
 
 - `meshgate.io/ingress-hosts: "shop.example.com"`: hosts the outside world reaches the service
   by; each needs a VirtualService for that host, bound to an existing Gateway that serves it,
   routing to the service.
-- `meshgate.io/external-hosts: "api.stripe.com,*.googleapis.com"`: hosts outside the mesh the
-  service calls; each needs a ServiceEntry visible from the service's namespace.
+- `meshgate.io/external-hosts: "api.stripe.com,*.googleapis.com"` (or `none`): hosts outside
+  the mesh the service calls (`egress`).
 
 Without `meshgate.io/ingress-hosts`, a service is ingress-facing when a VirtualService bound to a
-Gateway routes to it. Gateway TLS credentials (`tls.credentialName`) of the Gateways that route to
-the service need their Secret, and the cert-manager Certificate that writes it must be Ready.
+Gateway routes to it. Istio's rules followed here (istio/istio pkg/config/analysis/analyzers):
+
+- A VirtualService applies to a Gateway only for the hosts both name (virtualservice/gateways.go,
+  vsHostInGateway: Gateway hosts `ns/host` count for VirtualServices of `ns` only, `./host` for
+  the Gateway's own namespace, `*/host` for every one; hosts match when either wildcard covers
+  the other, host.Name.Matches). With no common host, Istio ignores the binding (MG409).
+- A Gateway whose selector matches no pod configures nothing (gateway/gateway.go,
+  analyzeGateway: ReferencedResourceNotFound on the selector) (MG410). Pods in any namespace
+  count, as with PILOT_SCOPE_GATEWAY_TO_NAMESPACE off (the default).
+- A route to a subset no DestinationRule defines gets 503 (virtualservice/destinationrules.go,
+  checkDestinationSubset) (MG407). A defined subset that selects no pod matters only when a
+  route uses it (MG403); unused ones are harmless.
 """
 
 from __future__ import annotations
@@ -22,12 +32,11 @@ from workflows.mesh import findings, index, objects
 from workflows.mesh.findings import Finding
 from workflows.mesh.mtls import host_matches, service_fqdn
 from workflows.mesh.snapshot import ClusterSnapshot, Kind, RawObject
-from workflows.mesh.workloads import selected_pods, service_selector
 
 INGRESS_HOSTS_ANNOTATION = "meshgate.io/ingress-hosts"
 EXTERNAL_HOSTS_ANNOTATION = "meshgate.io/external-hosts"
 _MESH_GATEWAY = "mesh"  # the reserved gateway name meaning "sidecars", not an ingress
-_ROUTE_KINDS = ("http", "tcp", "tls")
+ROUTE_KINDS = ("http", "tcp", "tls")
 
 
 @dataclass(frozen=True)
@@ -37,6 +46,8 @@ class Outcome:
     findings: tuple[Finding, ...]
     summary: str
     blocked: str = ""  # set when the aspect fails for a reason that is not a finding
+    undecided: str = ""  # set when meshgate cannot decide the aspect (a check says unknown)
+    undecided_fix: str = ""
 
 
 @dataclass(frozen=True)
@@ -75,7 +86,7 @@ def gateway_routes(*, snapshot: ClusterSnapshot, service: RawObject) -> list[Gat
 
 
 def ingress(*, snapshot: ClusterSnapshot, service: RawObject) -> Outcome:
-    """Declared ingress hosts routed through a bound VirtualService; no dangling Gateway refs."""
+    """Declared ingress hosts routed through a bound VirtualService; every binding takes effect."""
     routes = gateway_routes(snapshot=snapshot, service=service)
     problems = [
         findings.make(
@@ -89,6 +100,35 @@ def ingress(*, snapshot: ClusterSnapshot, service: RawObject) -> Outcome:
         if r.gateway is None
     ]
     bound = [r for r in routes if r.gateway is not None]
+    for route in bound:
+        if not served_hosts(route):
+            vs_hosts = ", ".join(_vs_hosts(route.virtual_service)) or "no hosts"
+            problems.append(
+                findings.make(
+                    findings.GATEWAY_HOST_MISMATCH,
+                    message=f"{objects.ref(route.virtual_service)} ({vs_hosts}) is bound to "
+                    f"Gateway {route.gateway_ref}, which serves none of its hosts for namespace "
+                    f"{objects.namespace(route.virtual_service)}; Istio ignores the binding",
+                    objects=(objects.ref(route.virtual_service), f"Gateway {route.gateway_ref}"),
+                    fix="add the host to a server of the Gateway (or `<namespace>/<host>`), or "
+                    "fix the VirtualService's hosts",
+                )
+            )
+    gateways = {objects.ref(r.gateway): r.gateway for r in bound if r.gateway is not None}
+    if snapshot.of(Kind.POD):  # a manifest folder without pods cannot say what runs
+        for ref in sorted(gateways):
+            selector = labels_of(objects.spec(gateways[ref]).get("selector"))
+            if selector and not index.of(snapshot).namespaces_selected(selector):
+                shown = ",".join(f"{k}={v}" for k, v in sorted(selector.items()))
+                problems.append(
+                    findings.make(
+                        findings.GATEWAY_SELECTS_NOTHING,
+                        message=f"{ref} selects no gateway pod ({shown}): nothing serves it",
+                        objects=(ref,),
+                        fix="fix the Gateway's selector to the ingress gateway pods' labels "
+                        "(kubectl get pods -A -l istio=ingressgateway)",
+                    )
+                )
     for host in declared_hosts(service, INGRESS_HOSTS_ANNOTATION):
         if not any(_serves(route=r, host=host) for r in bound):
             problems.append(
@@ -110,136 +150,53 @@ def ingress(*, snapshot: ClusterSnapshot, service: RawObject) -> Outcome:
     return Outcome(tuple(problems), summary)
 
 
-def subsets(*, snapshot: ClusterSnapshot, service: RawObject) -> Outcome:
-    """Every DestinationRule subset for the service selects at least one of its pods."""
-    fqdn = service_fqdn(service)
-    pods = selected_pods(snapshot=snapshot, service=service)
-    problems = []
-    checked = []
-    for rule in index.of(snapshot).targeting(Kind.DESTINATION_RULE, fqdn):
-        host = str(objects.spec(rule).get("host", ""))
-        if not host or not host_matches(host=host, namespace=objects.namespace(rule), fqdn=fqdn):
-            continue
-        for subset in objects.as_list(objects.spec(rule).get("subsets")):
-            subset_map = objects.as_map(subset)
-            selector = {**service_selector(service), **_labels(subset_map.get("labels"))}
-            subset_name = str(subset_map.get("name", ""))
-            checked.append(f"{objects.name(rule)}/{subset_name}")
-            if not any(objects.selects(selector, objects.labels(p)) for p in pods):
-                wanted = ",".join(f"{k}={v}" for k, v in sorted(selector.items()))
-                problems.append(
-                    findings.make(
-                        findings.SUBSET_SELECTS_NOTHING,
-                        message=f"subset {subset_name} of {objects.ref(rule)} selects no pod "
-                        f"({wanted})",
-                        objects=(objects.ref(rule),),
-                        fix=f"fix the labels of subset {subset_name} or remove it; routes to it "
-                        "get 503 (no healthy upstream)",
-                    )
-                )
-    summary = (
-        f"subsets select pods: {', '.join(sorted(checked))}"
-        if checked
-        else "no DestinationRule subsets for this service"
-    )
-    if checked and not pods:
-        # MG003 already says the service has no pods; one subset finding each would be noise.
-        blocked = (
-            f"{objects.ref(service)} selects no pods, so subsets {', '.join(checked)} select none"
-        )
-        return Outcome((), summary, blocked=blocked)
-    return Outcome(tuple(problems), summary)
+def served_hosts(route: GatewayRoute) -> list[str]:
+    """Hosts of the VirtualService that its Gateway serves for the VirtualService's namespace."""
+    if route.gateway is None:
+        return []
+    vs_ns = objects.namespace(route.virtual_service)
+    gateway_hosts = [
+        h for server in servers(route.gateway) for h in server_hosts(server, route.gateway, vs_ns)
+    ]
+    return [
+        h
+        for h in _vs_hosts(route.virtual_service)
+        if any(hosts_overlap(h, g) for g in gateway_hosts)
+    ]
 
 
-def egress(*, snapshot: ClusterSnapshot, service: RawObject) -> Outcome:
-    """Each host in meshgate.io/external-hosts has a ServiceEntry the service can see."""
-    ns = objects.namespace(service)
-    wanted = declared_hosts(service, EXTERNAL_HOSTS_ANNOTATION)
-    visible = [se for se in snapshot.of(Kind.SERVICE_ENTRY) if _exported_to(se, ns)]
-    problems = []
-    covered = []
-    for host in wanted:
-        entry = next((se for se in visible if _entry_covers(se, host)), None)
-        if entry is None:
-            problems.append(
-                findings.make(
-                    findings.EXTERNAL_HOST_UNDECLARED,
-                    message=f"external host {host} of {objects.ref(service)} has no ServiceEntry "
-                    f"visible in namespace {ns}",
-                    objects=(objects.ref(service),),
-                    fix=f"add a ServiceEntry for {host} (location MESH_EXTERNAL) exported to {ns}",
-                )
-            )
-        else:
-            covered.append(f"{host} ({objects.ref(entry)})")
-    if not wanted:
-        summary = f"declares no external hosts ({EXTERNAL_HOSTS_ANNOTATION} not set)"
-    else:
-        summary = "ServiceEntries: " + ", ".join(covered)
-    return Outcome(tuple(problems), summary)
+def servers(gateway: RawObject) -> list[dict[str, object]]:
+    """spec.servers of a Gateway."""
+    return [dict(objects.as_map(s)) for s in objects.as_list(objects.spec(gateway).get("servers"))]
 
 
-def certificates(*, snapshot: ClusterSnapshot, service: RawObject) -> Outcome:
-    """Gateway credentials in front of the service: Secret present, Certificate Ready."""
-    problems = []
-    good = []
-    gateways = {
-        objects.ref(r.gateway): r.gateway
-        for r in gateway_routes(snapshot=snapshot, service=service)
-        if r.gateway is not None
-    }
-    for gateway in (gateways[key] for key in sorted(gateways)):
-        homes = _gateway_namespaces(snapshot=snapshot, gateway=gateway)
-        for credential in _credentials(gateway):
-            secret = next(
-                (
-                    s
-                    for ns in homes
-                    if (s := index.of(snapshot).find(Kind.SECRET, namespace=ns, name=credential))
-                ),
-                None,
-            )
-            certificate = _certificate_for(snapshot=snapshot, secret=credential, namespaces=homes)
-            involved = (objects.ref(gateway),) + (
-                (objects.ref(certificate),) if certificate else ()
-            )
-            if certificate is not None and not objects.condition_true(certificate, "Ready"):
-                problems.append(
-                    findings.make(
-                        findings.CERTIFICATE_NOT_READY,
-                        message=f"{objects.ref(certificate)} for credentialName {credential} of "
-                        f"{objects.ref(gateway)} is not Ready",
-                        objects=involved,
-                        fix=f"kubectl describe certificate -n {objects.namespace(certificate)} "
-                        f"{objects.name(certificate)} (issuer, DNS challenge)",
-                    )
-                )
-            if secret is None:
-                problems.append(
-                    findings.make(
-                        findings.CREDENTIAL_SECRET_MISSING,
-                        message=f"Secret {credential} (credentialName of {objects.ref(gateway)}) "
-                        f"is not in {' or '.join(homes)}",
-                        objects=involved,
-                        fix=f"create the TLS Secret {credential} in the ingress gateway's "
-                        "namespace (a cert-manager Certificate with that secretName)",
-                    )
-                )
-            if secret is not None and (
-                certificate is None or objects.condition_true(certificate, "Ready")
-            ):
-                good.append(f"{credential} ({objects.ref(gateway)})")
-    summary = (
-        "credentials ready: " + ", ".join(good)
-        if good
-        else "no Gateway with a TLS credentialName routes to this service"
-    )
-    return Outcome(tuple(problems), summary)
+def server_hosts(server: dict[str, object], gateway: RawObject, vs_namespace: str) -> list[str]:
+    """The server's hosts a VirtualService of `vs_namespace` may bind (NamesForNamespace)."""
+    allowed = []
+    for raw in objects.as_list(server.get("hosts")):
+        ns, slash, host = str(raw).rpartition("/")
+        if not slash or ns == "*":
+            allowed.append(host)
+        elif ns == "." and objects.namespace(gateway) == vs_namespace:
+            allowed.append(host)
+        elif ns == vs_namespace:
+            allowed.append(host)
+    return allowed
+
+
+def hosts_overlap(one: str, other: str) -> bool:
+    """host.Name.Matches: equal, or one's wildcard covers the other."""
+    one, other = one.strip().lower(), other.strip().lower()
+    return wildcard_match(pattern=one, host=other) or wildcard_match(pattern=other, host=one)
+
+
+def _vs_hosts(vs: RawObject) -> list[str]:
+    return [str(h).lower() for h in objects.as_list(objects.spec(vs).get("hosts"))]
 
 
 def _destinations(vs: RawObject) -> Iterable[str]:
     vs_spec = objects.spec(vs)
-    for kind in _ROUTE_KINDS:
+    for kind in ROUTE_KINDS:
         for route in objects.as_list(vs_spec.get(kind)):
             for destination in objects.as_list(objects.as_map(route).get("route")):
                 host = objects.as_map(objects.as_map(destination).get("destination")).get("host")
@@ -249,19 +206,10 @@ def _destinations(vs: RawObject) -> Iterable[str]:
 
 def _serves(*, route: GatewayRoute, host: str) -> bool:
     """The VirtualService and its Gateway both accept `host`."""
-    vs_hosts = [str(h) for h in objects.as_list(objects.spec(route.virtual_service).get("hosts"))]
-    if not any(_wildcard_match(pattern=h, host=host) for h in vs_hosts):
-        return False
-    gateway = route.gateway or {}
-    for server in objects.as_list(objects.spec(gateway).get("servers")):
-        for pattern in objects.as_list(objects.as_map(server).get("hosts")):
-            # Gateway hosts may be `namespace/host`; the namespace part limits who may bind.
-            if _wildcard_match(pattern=str(pattern).rpartition("/")[2], host=host):
-                return True
-    return False
+    return any(wildcard_match(pattern=h, host=host) for h in served_hosts(route))
 
 
-def _wildcard_match(*, pattern: str, host: str) -> bool:
+def wildcard_match(*, pattern: str, host: str) -> bool:
     pattern = pattern.strip().lower()
     if pattern == "*":
         return True
@@ -270,45 +218,5 @@ def _wildcard_match(*, pattern: str, host: str) -> bool:
     return pattern == host
 
 
-def _exported_to(entry: RawObject, namespace: str) -> bool:
-    export = [str(e) for e in objects.as_list(objects.spec(entry).get("exportTo"))]
-    if not export or "*" in export or namespace in export:
-        return True
-    return "." in export and objects.namespace(entry) == namespace
-
-
-def _entry_covers(entry: RawObject, host: str) -> bool:
-    hosts = [str(h) for h in objects.as_list(objects.spec(entry).get("hosts"))]
-    return any(_wildcard_match(pattern=h, host=host) for h in hosts)
-
-
-def _credentials(gateway: RawObject) -> list[str]:
-    names: list[str] = []
-    for server in objects.as_list(objects.spec(gateway).get("servers")):
-        tls = objects.as_map(objects.as_map(server).get("tls"))
-        if tls.get("credentialName"):
-            names.append(str(tls["credentialName"]))
-        names.extend(str(n) for n in objects.as_list(tls.get("credentialNames")))
-    return list(dict.fromkeys(names))
-
-
-def _gateway_namespaces(*, snapshot: ClusterSnapshot, gateway: RawObject) -> list[str]:
-    """Namespaces of the gateway pods the Gateway selects (where Istio reads credentials)."""
-    selector = _labels(objects.spec(gateway).get("selector"))
-    homes = index.of(snapshot).namespaces_selected(selector)
-    return homes or [objects.namespace(gateway)]
-
-
-def _certificate_for(
-    *, snapshot: ClusterSnapshot, secret: str, namespaces: list[str]
-) -> RawObject | None:
-    idx = index.of(snapshot)
-    for ns in namespaces:
-        for certificate in idx.in_namespace(Kind.CERTIFICATE, ns):
-            if objects.spec(certificate).get("secretName") == secret:
-                return certificate
-    return None
-
-
-def _labels(value: object) -> dict[str, str]:
+def labels_of(value: object) -> dict[str, str]:
     return {str(k): str(v) for k, v in objects.as_map(value).items()}

@@ -1,12 +1,27 @@
 """Sidecar state per workload: is injection asked for, and does every pod run a ready proxy.
 
-Injection is asked for the way Istio's injector webhooks select pods: the namespace label
-`istio-injection=enabled`, or a revision label `istio.io/rev` (when `istio-injection` is not
-set), unless the pod says `sidecar.istio.io/inject: "false"` (label or annotation); in a
-namespace with neither label, a pod label `sidecar.istio.io/inject: "true"` asks for it;
-`istio-injection=disabled` turns it off for the namespace. What a pod actually runs is read
-from the pod: an `istio-proxy` container, or an `istio-proxy` init container with
-`restartPolicy: Always` (a native sidecar), and whether its status says ready.
+Whether a new pod gets a sidecar is decided twice, and meshgate follows both:
+
+1. The API server calls Istio's webhook only for pods its selectors match (istio/istio
+   manifests/charts/istio-control/istio-discovery/templates/mutatingwebhook.yaml):
+   `rev.namespace`: namespace `istio.io/rev=<rev>` without `istio-injection`; `rev.object`: a
+   namespace with neither label and pod label `istio.io/rev=<rev>`; `namespace`: namespace
+   `istio-injection=enabled`; `object`: a namespace with neither label and pod label
+   `sidecar.istio.io/inject=true` without `istio.io/rev`. Every one but `object` skips pods
+   labelled `sidecar.istio.io/inject=false`. Label values match exactly (`False` is not `false`).
+2. The webhook's `injectRequired` (pkg/kube/inject/inject.go) then skips hostNetwork pods and
+   the namespaces in IgnoredNamespaces (pkg/kube/inject/initializer.go), and reads
+   `sidecar.istio.io/inject` from the pod label, or the annotation when there is no label:
+   exactly `"true"` or `"false"`; any other value falls back to the injector policy (enabled
+   by default), so `"yes"` or `"False"` inject.
+
+A namespace or pod in ambient mode (`istio.io/dataplane-mode=ambient`) is served by ztunnel,
+which meshgate does not model: such a workload gets AMBIENT and an MG309 finding, never a
+silent DISABLE. What a pod actually runs is read from the pod: an `istio-proxy` container, or
+an `istio-proxy` init container with `restartPolicy: Always` (a native sidecar), and whether
+its status says ready. `uncaptured` tells which container ports the proxy does not capture
+(`traffic.sidecar.istio.io/includeInboundPorts` and `excludeInboundPorts`, as istio-iptables
+reads them in tools/istio-iptables/pkg/capture/run.go, handleInboundPortsInclude).
 """
 
 from __future__ import annotations
@@ -23,6 +38,14 @@ from workflows.mesh.workloads import PROXY_CONTAINER, Workload
 INJECTION_LABEL = "istio-injection"
 REVISION_LABEL = "istio.io/rev"
 INJECT_OVERRIDE = "sidecar.istio.io/inject"
+DATAPLANE_MODE_LABEL = "istio.io/dataplane-mode"
+AMBIENT_REDIRECTION = "ambient.istio.io/redirection"  # set to "enabled" by istio-cni
+INCLUDE_INBOUND = "traffic.sidecar.istio.io/includeInboundPorts"
+EXCLUDE_INBOUND = "traffic.sidecar.istio.io/excludeInboundPorts"
+# IgnoredNamespaces in pkg/kube/inject/initializer.go: never injected.
+IGNORED_NAMESPACES = frozenset(
+    {"kube-system", "kube-public", "kube-node-lease", "local-path-storage"}
+)
 
 
 class SidecarState(StrEnum):
@@ -38,10 +61,13 @@ class Injection(StrEnum):
     """Whether and why the injector would add a sidecar to the workload's new pods."""
 
     NAMESPACE = "namespace"  # namespace label istio-injection=enabled
-    REVISION = "revision"  # namespace label istio.io/rev
+    REVISION = "revision"  # namespace label istio.io/rev (or the pod's, in an unlabelled one)
     POD = "pod"  # pod label sidecar.istio.io/inject=true in an unlabelled namespace
-    NAMESPACE_DISABLED = "namespace-disabled"  # namespace label istio-injection=disabled
-    OPTED_OUT = "opted-out"  # pod label or annotation sidecar.istio.io/inject=false
+    NAMESPACE_DISABLED = "namespace-disabled"  # namespace label istio-injection not enabled
+    OPTED_OUT = "opted-out"  # pod label (or annotation) sidecar.istio.io/inject=false
+    HOST_NETWORK = "host-network"  # injectRequired never injects hostNetwork pods
+    IGNORED_NAMESPACE = "ignored-namespace"  # kube-system and the like: never injected
+    AMBIENT = "ambient"  # istio.io/dataplane-mode=ambient: ztunnel, not a sidecar
     NOT_ENABLED = "not-enabled"  # nothing asks for injection
 
     @property
@@ -96,22 +122,73 @@ def proxy_state(pod: RawObject) -> ProxyState:
 
 
 def injection(*, namespace: RawObject | None, pod: RawObject) -> Injection:
-    """Whether the injector would inject this pod (see the module docstring for the rules)."""
+    """Whether Istio's webhook would inject this pod (see the module docstring for the rules)."""
     ns_labels = objects.labels(namespace) if namespace is not None else {}
-    pod_label = objects.labels(pod).get(INJECT_OVERRIDE, "").strip().lower()
-    pod_annotation = objects.annotation_map(pod).get(INJECT_OVERRIDE, "").strip().lower()
-    ns_injection = ns_labels.get(INJECTION_LABEL, "")
-    if ns_injection == "disabled":
-        return Injection.NAMESPACE_DISABLED
-    if "false" in (pod_label, pod_annotation):
+    pod_labels = objects.labels(pod)
+    if in_ambient(namespace=namespace, pod=pod):
+        return Injection.AMBIENT
+    selected = _webhook_selects(ns_labels=ns_labels, pod_labels=pod_labels)
+    if selected is None:
+        if pod_labels.get(INJECT_OVERRIDE) == "false":
+            return Injection.OPTED_OUT
+        if INJECTION_LABEL in ns_labels:
+            return Injection.NAMESPACE_DISABLED
+        return Injection.NOT_ENABLED
+    if objects.spec(pod).get("hostNetwork") is True:
+        return Injection.HOST_NETWORK
+    if objects.namespace(pod) in IGNORED_NAMESPACES:
+        return Injection.IGNORED_NAMESPACE
+    # injectRequired: the label wins over the annotation; only exact "true"/"false" count.
+    override = pod_labels.get(INJECT_OVERRIDE, objects.annotation_map(pod).get(INJECT_OVERRIDE))
+    if override == "false":
         return Injection.OPTED_OUT
-    if ns_injection == "enabled":
-        return Injection.NAMESPACE
-    if ns_injection == "" and ns_labels.get(REVISION_LABEL):
-        return Injection.REVISION
-    if ns_injection == "" and pod_label == "true":
+    return selected
+
+
+def _webhook_selects(*, ns_labels: dict[str, str], pod_labels: dict[str, str]) -> Injection | None:
+    """Which of Istio's injection webhooks the API server would call for the pod, if any."""
+    not_false = pod_labels.get(INJECT_OVERRIDE) != "false"
+    if ns_labels.get(INJECTION_LABEL) == "enabled":
+        return Injection.NAMESPACE if not_false else None
+    if INJECTION_LABEL in ns_labels:
+        return None
+    if ns_labels.get(REVISION_LABEL):
+        return Injection.REVISION if not_false else None
+    if REVISION_LABEL in ns_labels:
+        return None
+    if pod_labels.get(REVISION_LABEL):
+        return Injection.REVISION if not_false else None
+    if pod_labels.get(INJECT_OVERRIDE) == "true":
         return Injection.POD
-    return Injection.NOT_ENABLED
+    return None
+
+
+def in_ambient(*, namespace: RawObject | None, pod: RawObject) -> bool:
+    """True when ztunnel serves the pod (ambient mode) rather than a sidecar."""
+    if proxy_state(pod) is not ProxyState.ABSENT:
+        return False
+    if objects.annotation_map(pod).get(AMBIENT_REDIRECTION) == "enabled":
+        return True
+    pod_mode = objects.labels(pod).get(DATAPLANE_MODE_LABEL)
+    if pod_mode is not None:
+        return pod_mode == "ambient"
+    ns_labels = objects.labels(namespace) if namespace is not None else {}
+    return ns_labels.get(DATAPLANE_MODE_LABEL) == "ambient"
+
+
+def uncaptured(pod: RawObject, port: int) -> str:
+    """The annotation that keeps `port` from the proxy on this pod ("" when it is captured)."""
+    notes = objects.annotation_map(pod)
+    include = notes.get(INCLUDE_INBOUND, "*").strip()
+    if include != "*":
+        return "" if str(port) in _port_list(include) else INCLUDE_INBOUND
+    if str(port) in _port_list(notes.get(EXCLUDE_INBOUND, "")):
+        return EXCLUDE_INBOUND
+    return ""
+
+
+def _port_list(text: str) -> set[str]:
+    return {item.strip() for item in text.split(",") if item.strip()}
 
 
 def workload_sidecar(*, snapshot: ClusterSnapshot, workload: Workload) -> WorkloadSidecar:
@@ -179,17 +256,22 @@ def findings_of(*, sidecar: WorkloadSidecar, intent_known: bool) -> list[Finding
                 "in the mesh",
             )
         )
+    elif absent and intent_known and side.injection is Injection.AMBIENT:
+        problems.append(
+            findings.make(
+                findings.AMBIENT_MODE,
+                message=f"{ref}: runs in ambient mode (ztunnel, istio.io/dataplane-mode=ambient); "
+                "meshgate does not model ambient, so its mTLS and authorization are unknown",
+                objects=(ref,),
+                fix="check it with istioctl ztunnel-config; meshgate's phases assume sidecars",
+            )
+        )
     elif absent and intent_known:
         problems.append(
             findings.make(
                 findings.INJECTION_NOT_ENABLED,
-                message=f"{ref}: no istio-proxy, and namespace {workload.namespace} does not "
-                "enable injection"
-                + (
-                    " (istio-injection=disabled)"
-                    if side.injection is Injection.NAMESPACE_DISABLED
-                    else ""
-                ),
+                message=f"{ref}: no istio-proxy, and "
+                + _not_enabled_because(side.injection, workload.namespace),
                 objects=(f"Namespace {workload.namespace}", ref),
                 fix=f"kubectl label namespace {workload.namespace} istio-injection=enabled, "
                 "then restart the workload (the inject phase does both)",
@@ -206,3 +288,12 @@ def findings_of(*, sidecar: WorkloadSidecar, intent_known: bool) -> list[Finding
             )
         )
     return problems
+
+
+def _not_enabled_because(intent: Injection, namespace: str) -> str:
+    return {
+        Injection.NAMESPACE_DISABLED: f"namespace {namespace} sets istio-injection to a value "
+        "other than enabled",
+        Injection.HOST_NETWORK: "its pods use hostNetwork, which Istio never injects",
+        Injection.IGNORED_NAMESPACE: f"Istio never injects pods in namespace {namespace}",
+    }.get(intent, f"namespace {namespace} does not enable injection")

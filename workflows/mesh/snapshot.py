@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
+from workflows.mesh import meshconfig
 from workflows.naming import ServiceRef
 
 RawObject = dict[str, Any]
@@ -36,7 +38,8 @@ class Kind(StrEnum):
     SIDECAR = "Sidecar"
     CERTIFICATE = "Certificate"
     SECRET = "Secret"  # noqa: S105 - names and types only: readers drop `data` and `stringData`
-    CONFIG_MAP = "ConfigMap"  # only the mesh config (`istio` in the root namespace)
+    CONFIG_MAP = "ConfigMap"  # only the mesh config (`istio` in istiod's namespace)
+    MUTATING_WEBHOOK = "MutatingWebhookConfiguration"  # Istio's sidecar injector webhooks
 
 
 @dataclass(frozen=True)
@@ -46,21 +49,46 @@ class ClusterSnapshot:
     `errors` maps a kind to why it could not be read (403, 5xx, timeout): every verdict that
     depends on that kind is `unknown`. `unserved` lists kinds the cluster does not serve (no
     CRD installed), which is a fact, not an error: no cert-manager means no Certificates.
+    `istio_namespace` is where istiod and its mesh config live; `root_namespace` is the mesh
+    config's `rootNamespace` (istiod's namespace when it names none).
     """
 
     objects: Mapping[Kind, Sequence[RawObject]] = field(default_factory=dict)
     errors: Mapping[Kind, str] = field(default_factory=dict)
     unserved: frozenset[Kind] = frozenset()
-    root_namespace: str = "istio-system"
+    istio_namespace: str = meshconfig.DEFAULT_ISTIO_NAMESPACE
     source: str = ""
+
+    @cached_property
+    def mesh_config(self) -> meshconfig.MeshConfig:
+        """The mesh config (Istio's defaults when there is no ConfigMap `istio`)."""
+        found = self.find(Kind.CONFIG_MAP, namespace=self.istio_namespace, name="istio")
+        return meshconfig.parse(found, istio_namespace=self.istio_namespace)
+
+    @property
+    def root_namespace(self) -> str:
+        """The mesh's root namespace: mesh-wide policies live there."""
+        return self.mesh_config.root_namespace
 
     def of(self, kind: Kind) -> Sequence[RawObject]:
         """All objects of one kind (empty when none, unserved or unreadable)."""
         return self.objects.get(kind, ())
 
     def readable(self, kind: Kind) -> bool:
-        """True when the kind was read (or is not served, which means there are none)."""
-        return kind not in self.errors
+        """True when the kind was read (or is not served, which means there are none).
+
+        A mesh config that does not parse makes ConfigMap unreadable: its root namespace and
+        outbound policy are unknown.
+        """
+        return not self.error(kind)
+
+    def error(self, kind: Kind) -> str:
+        """Why the kind could not be read ("" when it was)."""
+        if kind in self.errors:
+            return self.errors[kind]
+        if kind is Kind.CONFIG_MAP:
+            return self.mesh_config.problem
+        return ""
 
     def find(self, kind: Kind, *, namespace: str, name: str) -> RawObject | None:
         """The object of `kind` named `namespace/name`, or None."""

@@ -139,16 +139,29 @@ def service_ports(service: RawObject) -> list[Mapping[str, object]]:
     return [objects.as_map(p) for p in objects.as_list(objects.spec(service).get("ports"))]
 
 
-def target_ports(*, service: RawObject, workload: Workload) -> list[int]:
-    """Container ports the Service sends to on this workload, sorted, without duplicates."""
-    ports: set[int] = set()
+def resolved_ports(*, service: RawObject, pod: RawObject) -> dict[int, int]:
+    """Service port number -> the container port it reaches on this pod.
+
+    Resolved per pod, as the endpoints controller and Istio do: a named targetPort can mean
+    different numbers on pods of one workload mid-rollout. Ports the pod does not name are left
+    out (the pod is no endpoint for them).
+    """
+    resolved = {}
     for port in service_ports(service):
-        target = port.get("targetPort", port.get("port"))
-        for pod in workload.pods:
-            resolved = container_port(pod=pod, target=target)
-            if resolved is not None:
-                ports.add(resolved)
-                break
+        number = port.get("port")
+        target = container_port(pod=pod, target=port.get("targetPort", number))
+        if isinstance(number, int) and target is not None:
+            resolved[number] = target
+    return resolved
+
+
+def target_ports(*, service: RawObject, workload: Workload) -> list[int]:
+    """Container ports the Service sends to on any pod of this workload, sorted, no duplicates."""
+    ports = {
+        target
+        for pod in workload.pods
+        for target in resolved_ports(service=service, pod=pod).values()
+    }
     return sorted(ports)
 
 

@@ -64,12 +64,14 @@ def test_text_is_a_table_with_findings(mesh: Path, capsys: pytest.CaptureFixture
     assert code == 0
     lines = out.splitlines()
     assert lines[1].split() == ["SERVICE", "SIDECAR", "MTLS", "AUTHZ", "FINDINGS"]
-    assert "default/productpage  injected  STRICT  deny   0" in out
+    # The bookinfo Gateway serves plain HTTP: a fact before the certs phase (info).
+    assert "default/productpage  injected  STRICT  deny   1 (1 info)" in out
     ratings = next(line for line in lines if line.startswith("default/ratings "))
-    assert ratings.split()[1:5] == ["injected", "STRICT", "deny", "3"]
+    # Istio's all-mTLS rules define subsets no route uses: harmless, so no finding.
+    assert ratings.split()[1:5] == ["injected", "STRICT", "deny", "0"]
     assert "FINDINGS" in lines
     assert any(
-        "MG403 warning" in line and "subset v2 of DestinationRule default/ratings" in line
+        "MG411 info" in line and "Gateway default/bookinfo-gateway serves * without TLS" in line
         for line in lines
     )
     assert any(line.strip().startswith("fix: ") for line in lines)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
+from bot.cli import main as cli
 from tests.support.playbooks import ATTEST_ONLY
 from workflows import playbook
 from workflows.playbook import PlaybookInvalid
@@ -56,6 +58,22 @@ BROKEN = [
         [(3, "phases", "repeated: switch")],
         id="duplicate-phase-id",
     ),
+    pytest.param(
+        ATTEST_ONLY.replace("check: ports-named", "check: ports-nmaed"),
+        [(15, "phases.1.gate.1.check", "unknown check 'ports-nmaed'; did you mean 'ports-named'?")],
+        id="unknown-check-id",
+    ),
+    pytest.param(
+        ATTEST_ONLY.replace("{id: announced, title: The change was announced, attest: true}",
+                            "{id: rate, title: Rate, metric: {metric: request_ratee, min: 1}}"),
+        [(14, "phases.1.gate.0.metric.metric", "'request_rate'")],
+        id="unknown-metric",
+    ),
+    pytest.param(
+        ATTEST_ONLY.replace("check: ports-named", "check: nope").replace("assess", "x"),
+        [(5, "phases.0.stage", "'assess'"), (15, "phases.1.gate.1.check", "unknown check 'nope'")],
+        id="unknown-check-next-to-a-schema-error",
+    ),
     pytest.param("schema: [unclosed\n", [(2, "", "expected")], id="yaml-syntax"),
     pytest.param("- just\n- a list\n", [(1, "", "expected a mapping")], id="not-a-mapping"),
 ]  # fmt: skip
@@ -83,3 +101,21 @@ def test_broken_playbooks_report_each_problem_with_line_and_field(
 def test_durations(text: str, expected: timedelta) -> None:
     assert playbook.parse_duration(text) == expected
     assert playbook.parse_duration(playbook.format_duration(expected)) == expected
+
+
+def test_a_custom_check_registry_decides_which_ids_are_known() -> None:
+    text = ATTEST_ONLY.replace("check: ports-named", "check: site-specific")
+    book = playbook.parse(text, source="custom.yaml", checks={"site-specific"})
+    assert book.phases[1].gate[1].check == "site-specific"
+
+
+def test_validate_on_the_command_line_names_the_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "book.yaml"
+    path.write_text(ATTEST_ONLY.replace("check: ports-named", "check: ports-nmaed"), "utf-8")
+    assert cli.main(["playbook", "validate", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert f"{path}:line 15: phases.1.gate.1.check: unknown check 'ports-nmaed'" in err
+    path.write_text(ATTEST_ONLY, "utf-8")
+    assert cli.main(["playbook", "validate", str(path)]) == 0

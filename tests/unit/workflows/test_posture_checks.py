@@ -59,6 +59,24 @@ EGRESS_SVC = b.service(
 )
 
 
+REGISTRY_ONLY = b.mesh_config(outbound="REGISTRY_ONLY")
+EXCLUDE = "traffic.sidecar.istio.io/excludeInboundPorts"
+ALLOW_WEB = {"rules": [{"from": [{"source": {"principals": ["cluster.local/ns/shop/sa/web"]}}]}]}
+
+
+def subset_route(subset: str) -> RawObject:
+    """A mesh VirtualService routing to `subset` of checkout."""
+    return b.istio_object(
+        "VirtualService",
+        f"checkout-{subset}",
+        "shop",
+        {
+            "hosts": ["checkout"],
+            "http": [{"route": [{"destination": {"host": "checkout", "subset": subset}}]}],
+        },
+    )
+
+
 def se(name: str, hosts: list[str], **spec: Any) -> RawObject:
     return b.istio_object(
         "ServiceEntry", name, "shop", {"hosts": hosts, "location": "MESH_EXTERNAL", **spec}
@@ -67,7 +85,9 @@ def se(name: str, hosts: list[str], **spec: Any) -> RawObject:
 
 CASES = [
     # assess
-    pytest.param("ports-named", [NS, SVC, POD], Verdict.PASS, "http (80)", id="ports-named-pass"),
+    pytest.param(
+        "ports-named", [NS, SVC, POD], Verdict.PASS, "http (80) HTTP", id="ports-named-pass"
+    ),
     pytest.param(
         "ports-named",
         [NS, b.service("checkout", ports=[{"name": "web", "port": 80}]), POD],
@@ -136,7 +156,7 @@ CASES = [
     ),
     pytest.param(
         "virtualservice-bound",
-        [NS, INGRESS_SVC, POD, GATEWAY, vs(["shop-gateway"])],
+        [NS, INGRESS_SVC, POD, INGRESS_POD, GATEWAY, vs(["shop-gateway"])],
         Verdict.PASS,
         "VirtualService shop/checkout -> Gateway shop/shop-gateway",
         id="vs-bound",
@@ -179,10 +199,11 @@ CASES = [
                     ]
                 },
             ),
+            subset_route("v2"),
         ],
         Verdict.FAIL,
-        "subset v2 of DestinationRule shop/checkout",
-        id="subset-without-pods",
+        "subset v2 of DestinationRule shop/checkout selects no pod",
+        id="used-subset-without-pods",
     ),
     pytest.param(
         "subsets-select-pods",
@@ -196,6 +217,7 @@ CASES = [
                 host="checkout",
                 spec={"subsets": [{"name": "v1", "labels": {"version": "v1"}}]},
             ),
+            subset_route("v1"),
         ],
         Verdict.PASS,
         "checkout/v1",
@@ -205,20 +227,20 @@ CASES = [
         "subsets-select-pods",
         [NS, SVC, POD],
         Verdict.PASS,
-        "no DestinationRule subsets",
+        "no route uses a DestinationRule subset",
         id="no-subsets",
     ),
     # egress
     pytest.param(
         "serviceentries-declared",
-        [NS, SVC, POD],
-        Verdict.PASS,
-        "declares no external hosts",
-        id="egress-none",
-    ),
-    pytest.param(
-        "serviceentries-declared",
-        [NS, EGRESS_SVC, POD, se("stripe", ["api.stripe.com"]), se("google", ["*.googleapis.com"])],
+        [
+            NS,
+            EGRESS_SVC,
+            POD,
+            REGISTRY_ONLY,
+            se("stripe", ["api.stripe.com"]),
+            se("google", ["*.googleapis.com"]),
+        ],
         Verdict.PASS,
         "ServiceEntry shop/stripe",
         id="egress-covered",
@@ -284,7 +306,7 @@ CASES = [
         id="certs-secret-in-wrong-namespace",
     ),
     pytest.param(
-        "certificates-ready", [NS, SVC, POD], Verdict.PASS, "no Gateway with a TLS", id="certs-none"
+        "certificates-ready", [NS, SVC, POD], Verdict.PASS, "not ingress-facing", id="certs-none"
     ),
     # permissive
     pytest.param(
@@ -343,6 +365,25 @@ CASES = [
     ),
     pytest.param(
         "mtls-strict", [NS, SVC], Verdict.UNKNOWN, "selects no pods", id="strict-no-pods-unknown"
+    ),
+    pytest.param(
+        "mtls-strict",
+        [
+            b.namespace("shop", {"istio.io/dataplane-mode": "ambient"}),
+            SVC,
+            b.workload_pod("checkout", proxy=None),
+            STRICT_MESH,
+        ],
+        Verdict.UNKNOWN,
+        "mTLS unknown on port 8080 (ambient mode",
+        id="ambient-unknown-not-disable",
+    ),
+    pytest.param(
+        "mtls-at-least-permissive",
+        [NS, SVC, b.workload_pod("checkout", annotations={EXCLUDE: "8080"}), STRICT_MESH],
+        Verdict.FAIL,
+        "port 8080 DISABLE (Pod shop/checkout-v1-5d8f7c9b6-p0 annotation " + EXCLUDE,
+        id="excluded-port-is-plaintext",
     ),
     pytest.param("no-tls-conflict", [NS, SVC, POD], Verdict.PASS, "", id="no-dr"),
     pytest.param(
@@ -455,16 +496,17 @@ NEEDS = {
     "no-uid-1337": (S, P),
     "no-host-network": (S, P),
     "pods-ready": (S, P),
+    "control-plane-ready": (S, P, Kind.NAMESPACE, Kind.MUTATING_WEBHOOK),
     "sidecars-ready": (S, P),
     "workloads-injected": (S, P),
-    "mtls-at-least-permissive": (S, P, Kind.PEER_AUTHENTICATION),
-    "mtls-strict": (S, P, Kind.PEER_AUTHENTICATION),
+    "mtls-at-least-permissive": (S, P, Kind.PEER_AUTHENTICATION, Kind.CONFIG_MAP),
+    "mtls-strict": (S, P, Kind.PEER_AUTHENTICATION, Kind.CONFIG_MAP),
     "no-tls-conflict": (S, Kind.DESTINATION_RULE),
-    "authz-dry-run-present": (S, P, Kind.AUTHORIZATION_POLICY),
-    "deny-by-default": (S, P, Kind.AUTHORIZATION_POLICY),
-    "virtualservice-bound": (S, Kind.VIRTUAL_SERVICE, Kind.GATEWAY),
-    "subsets-select-pods": (S, P, Kind.DESTINATION_RULE),
-    "serviceentries-declared": (S, Kind.SERVICE_ENTRY),
+    "authz-dry-run-present": (S, P, Kind.AUTHORIZATION_POLICY, Kind.CONFIG_MAP),
+    "deny-by-default": (S, P, Kind.AUTHORIZATION_POLICY, Kind.CONFIG_MAP),
+    "virtualservice-bound": (S, P, Kind.VIRTUAL_SERVICE, Kind.GATEWAY),
+    "subsets-select-pods": (S, P, Kind.VIRTUAL_SERVICE, Kind.DESTINATION_RULE),
+    "serviceentries-declared": (S, P, Kind.SERVICE_ENTRY, Kind.SIDECAR, Kind.CONFIG_MAP),
     "certificates-ready": (S, P, Kind.VIRTUAL_SERVICE, Kind.GATEWAY, Kind.SECRET, Kind.CERTIFICATE),
 }
 
@@ -479,9 +521,10 @@ def test_the_kind_table_covers_every_check() -> None:
 )
 def test_an_unreadable_kind_is_unknown_never_pass(check_id: str, kind: Kind) -> None:
     # Objects under which every check would pass, so only the read error can change the verdict.
-    objs = [NS, SVC, POD, STRICT_MESH]
+    objs = [NS, EGRESS_SVC, POD, STRICT_MESH, REGISTRY_ONLY, b.injector_webhooks(), *b.istiod()]
+    objs += [se("stripe", ["api.stripe.com"]), se("google", ["*.googleapis.com"])]
     objs.append(b.authorization_policy("a", "shop", spec={"rules": [{}]}, dry_run=True))
-    objs.append(b.authorization_policy("b", "shop", spec={"rules": [{}]}))
+    objs.append(b.authorization_policy("b", "shop", spec=ALLOW_WEB))
     snapshot = kubelet.snapshot_of(*objs, errors={kind: "403 forbidden"})
     result = CHECKS[check_id](snapshot, SHOP)
     assert result.verdict is Verdict.UNKNOWN
@@ -498,3 +541,26 @@ def test_checks_run_through_the_registry_by_id() -> None:
     )
     assert results["mtls-strict"].verdict is Verdict.PASS
     assert results["deny-by-default"].verdict is Verdict.FAIL
+
+
+def test_every_check_has_a_state_it_passes_and_one_it_fails() -> None:
+    from tests.unit.workflows import test_check_false_greens as more
+
+    seen: dict[str, set[Verdict]] = {}
+    for case in CASES:
+        check_id, _, verdict, _ = case.values
+        seen.setdefault(str(check_id), set()).add(Verdict(str(verdict)))
+    tables = {
+        "deny-by-default": more.DENY_BY_DEFAULT,
+        "serviceentries-declared": more.EGRESS,
+        "certificates-ready": more.CERTS,
+        "virtualservice-bound": more.VS_BOUND,
+        "subsets-select-pods": more.SUBSETS,
+        "control-plane-ready": more.CONTROL_PLANE,
+    }
+    for check_id, table in tables.items():
+        seen.setdefault(check_id, set()).update(Verdict(str(case.values[-2])) for case in table)
+    missing = {
+        c: v for c in CHECKS if not {Verdict.PASS, Verdict.FAIL} <= (v := seen.get(c, set()))
+    }
+    assert missing == {}

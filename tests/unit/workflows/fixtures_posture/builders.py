@@ -166,12 +166,122 @@ def secret(name: str, ns: str) -> RawObject:
     }
 
 
-def certificate(name: str, ns: str, *, secret_name: str, ready: bool) -> RawObject:
+def certificate(
+    name: str,
+    ns: str,
+    *,
+    secret_name: str,
+    ready: bool,
+    dns_names: tuple[str, ...] = ("shop.example.com",),
+) -> RawObject:
     """A cert-manager Certificate with its Ready condition."""
     return {
         "apiVersion": "cert-manager.io/v1",
         "kind": "Certificate",
         "metadata": {"name": name, "namespace": ns},
-        "spec": {"secretName": secret_name, "dnsNames": ["shop.example.com"]},
+        "spec": {"secretName": secret_name, "dnsNames": list(dns_names)},
         "status": {"conditions": [{"type": "Ready", "status": "True" if ready else "False"}]},
     }
+
+
+def mesh_config(
+    *, outbound: str | None = None, root: str | None = None, ns: str = "istio-system"
+) -> RawObject:
+    """ConfigMap `istio` with a `mesh` config setting outboundTrafficPolicy and rootNamespace."""
+    mesh: dict[str, Any] = {}
+    if outbound is not None:
+        mesh["outboundTrafficPolicy"] = {"mode": outbound}
+    if root is not None:
+        mesh["rootNamespace"] = root
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "istio", "namespace": ns},
+        "data": {"mesh": yaml.safe_dump(mesh)},
+    }
+
+
+def sidecar(
+    name: str,
+    ns: str,
+    *,
+    outbound: str | None = None,
+    selector: dict[str, str] | None = None,
+    egress: list[str] | None = None,
+) -> RawObject:
+    """A Sidecar with an outboundTrafficPolicy, a workloadSelector and egress hosts."""
+    spec: dict[str, Any] = {}
+    if egress is not None:
+        spec["egress"] = [{"hosts": egress}]
+    if outbound is not None:
+        spec["outboundTrafficPolicy"] = {"mode": outbound}
+    if selector is not None:
+        spec["workloadSelector"] = {"labels": selector}
+    return istio_object("Sidecar", name, ns, spec)
+
+
+def _expr(key: str, operator: str, *values: str) -> dict[str, Any]:
+    expression: dict[str, Any] = {"key": key, "operator": operator}
+    if values:
+        expression["values"] = list(values)
+    return expression
+
+
+def injector_webhooks(revision: str = "", *, tag: str = "", url: str = "") -> RawObject:
+    """Istio's MutatingWebhookConfiguration for a revision, written from its Helm template.
+
+    manifests/charts/istio-control/istio-discovery/templates/mutatingwebhook.yaml: `rev.namespace`
+    and `rev.object` for the revision (or `tag`), plus `namespace` and `object` for the default
+    revision. The webhooks call `istiod[-<revision>]` in istio-system, or `url`.
+    """
+    rev = tag or revision or "default"
+    client: dict[str, Any] = (
+        {"url": url}
+        if url
+        else {"service": {"name": f"istiod-{revision}" if revision else "istiod",
+                          "namespace": "istio-system", "path": "/inject", "port": 443}}
+    )  # fmt: skip
+    not_false = _expr("sidecar.istio.io/inject", "NotIn", "false")
+    hooks = [
+        {"name": "rev.namespace.sidecar-injector.istio.io",
+         "namespaceSelector": {"matchExpressions": [_expr("istio.io/rev", "In", rev),
+                                                    _expr("istio-injection", "DoesNotExist")]},
+         "objectSelector": {"matchExpressions": [not_false]}},
+        {"name": "rev.object.sidecar-injector.istio.io",
+         "namespaceSelector": {"matchExpressions": [_expr("istio.io/rev", "DoesNotExist"),
+                                                    _expr("istio-injection", "DoesNotExist")]},
+         "objectSelector": {"matchExpressions": [not_false, _expr("istio.io/rev", "In", rev)]}},
+    ]  # fmt: skip
+    if rev == "default":
+        hooks += [
+            {"name": "namespace.sidecar-injector.istio.io",
+             "namespaceSelector": {"matchExpressions": [_expr("istio-injection", "In", "enabled")]},
+             "objectSelector": {"matchExpressions": [not_false]}},
+            {"name": "object.sidecar-injector.istio.io",
+             "namespaceSelector": {"matchExpressions": [_expr("istio-injection", "DoesNotExist"),
+                                                        _expr("istio.io/rev", "DoesNotExist")]},
+             "objectSelector": {"matchExpressions": [_expr("sidecar.istio.io/inject", "In", "true"),
+                                                     _expr("istio.io/rev", "DoesNotExist")]}},
+        ]  # fmt: skip
+    name = (
+        f"istio-revision-tag-{tag}"
+        if tag
+        else "istio-sidecar-injector" + (f"-{revision}" if revision else "")
+    )
+    return {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "MutatingWebhookConfiguration",
+        "metadata": {"name": name, "labels": {"istio.io/rev": revision or "default"}},
+        "webhooks": [{**h, "clientConfig": client, "failurePolicy": "Fail"} for h in hooks],
+    }
+
+
+def istiod(revision: str = "", *, ready: bool = True) -> list[RawObject]:
+    """istiod's Service and one pod in istio-system for a revision."""
+    name = f"istiod-{revision}" if revision else "istiod"
+    labels = {"app": "istiod", "istio.io/rev": revision or "default"}
+    svc = service(name, "istio-system", selector=labels,
+                  ports=[{"name": "https-webhook", "port": 443, "targetPort": 15017}])  # fmt: skip
+    pod = kubelet.pod(name=f"{name}-5d8f7c9b6-a1b2c", namespace="istio-system", labels=labels,
+                      proxy=None, ready=ready)  # fmt: skip
+    return [svc, pod]

@@ -102,7 +102,7 @@ def with_objects(snapshot: ClusterSnapshot, *extra: RawObject) -> ClusterSnapsho
         objects={k: tuple(v) for k, v in objects.items()},
         errors=snapshot.errors,
         unserved=snapshot.unserved,
-        root_namespace=snapshot.root_namespace,
+        istio_namespace=snapshot.istio_namespace,
         source=snapshot.source,
     )
 

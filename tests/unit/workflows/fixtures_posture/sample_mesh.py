@@ -2,8 +2,8 @@
 
 Copies reference/istio/samples (Bookinfo, httpbin, sleep, curl, their gateways and the all-mTLS
 DestinationRules), the chosen task policies, an injection-enabled `default` namespace, and the
-pods the Deployments would run (see kubelet.py), so `ManifestReader` and `meshgate audit
---manifests` see a running, injected mesh.
+pods the Deployments would run (see kubelet.py) with the ingress gateway pod, so
+`ManifestReader` and `meshgate audit --manifests` see a running, injected mesh.
 """
 
 from __future__ import annotations
@@ -18,6 +18,12 @@ from tests.unit.workflows.fixtures_posture import builders, kubelet
 
 SAMPLES = builders.REFERENCE / "samples"
 MESH_STRICT = builders.peer_authentication("default", "istio-system", "STRICT")
+# The ingress gateway pod the samples' Gateways select (`istio: ingressgateway`).
+INGRESS_GATEWAY_POD = kubelet.pod(
+    name="istio-ingressgateway-7f9c8d6b5-x2k9q",
+    namespace="istio-system",
+    labels={"istio": "ingressgateway", "app": "istio-ingressgateway"},
+)
 
 
 def write(
@@ -38,6 +44,7 @@ def write(
         shutil.copy(builders.REFERENCE / "tasks" / task, folder / f"task-{task}")
     cluster = [builders.injected_namespace("default")]
     cluster += kubelet.pods_for(deployments, injected=injected, namespace="default")
+    cluster.append(INGRESS_GATEWAY_POD)
     if strict:
         cluster.append(MESH_STRICT)
     (folder / "cluster-state.yaml").write_text(yaml.safe_dump_all(cluster), "utf-8")
