@@ -4,7 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench clean
+TOOLS  := $(VENV)/.tools
+
+.PHONY: demo test lint typecheck unit bench clean deploy-playbook
 
 $(BIN)/python:
 	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { \
@@ -18,6 +20,23 @@ $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	@touch $(STAMP)
 
+# Tools the tests run that are not Python packages: kubectl (kustomize renders deploy/) and
+# promtool (checks deploy/'s alert rules), from Debian's kubernetes-client and prometheus.
+$(TOOLS): $(BIN)/python
+	@missing=""; \
+	command -v kubectl >/dev/null || missing="$$missing kubernetes-client"; \
+	command -v promtool >/dev/null || missing="$$missing prometheus"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian's$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	@touch $(TOOLS)
+
+# deploy/base ships the packaged playbook as a ConfigMap; kustomize cannot read outside deploy/.
+deploy-playbook:
+	cp workflows/istio-playbook.yaml deploy/base/istio-playbook.yaml
+
 demo: $(STAMP)
 	$(BIN)/meshgate demo
 
@@ -29,7 +48,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+unit: $(STAMP) $(TOOLS)
 	$(BIN)/pytest -q
 
 test: lint typecheck unit

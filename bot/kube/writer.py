@@ -26,7 +26,7 @@ Errors (defined in `bot.kube_live`, raised here with the object named, cause kep
     ├── KubeConfigInvalid     no usable kubeconfig / in-cluster service account
     ├── KubeUnavailable       cannot connect, 5xx, 429: nothing is known to have changed
     │   └── KubeTimeout       no answer within the request timeout (the write may have landed)
-    ├── KubeForbidden         401 / 403: meshgate's RBAC lacks the verb (deploy/rbac.yaml)
+    ├── KubeForbidden         401 / 403: meshgate's RBAC lacks the verb (deploy/base/rbac.yaml)
     ├── KubeNotFound          404: the namespace or workload to patch is not there
     ├── KubeConflict          409: changed meanwhile, or a field owned by another manager
     └── KubeInvalid           400 / 415 / 422: the object failed the server's validation

@@ -234,6 +234,12 @@ def _routing_check(aspect: str) -> CheckFunction:
                 reason=result.blocked,
                 fix="start the workload (kubectl get pods -l SELECTOR), then check again",
             )
+        if result.unknown and not result.findings:
+            return CheckResult(
+                Verdict.UNKNOWN,
+                reason=result.unknown,
+                fix="add the gateway's namespace to MESHGATE_SECRET_NAMESPACES and its Role",
+            )
         return _from_findings(result.findings, ok=result.summary)
 
     return check

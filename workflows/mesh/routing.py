@@ -37,6 +37,7 @@ class Outcome:
     findings: tuple[Finding, ...]
     summary: str
     blocked: str = ""  # set when the aspect fails for a reason that is not a finding
+    unknown: str = ""  # set when part of it could not be checked (a Secret not looked for)
 
 
 @dataclass(frozen=True)
@@ -183,6 +184,7 @@ def certificates(*, snapshot: ClusterSnapshot, service: RawObject) -> Outcome:
     """Gateway credentials in front of the service: Secret present, Certificate Ready."""
     problems = []
     good = []
+    unread: list[str] = []
     gateways = {
         objects.ref(r.gateway): r.gateway
         for r in gateway_routes(snapshot=snapshot, service=service)
@@ -214,7 +216,9 @@ def certificates(*, snapshot: ClusterSnapshot, service: RawObject) -> Outcome:
                         f"{objects.name(certificate)} (issuer, DNS challenge)",
                     )
                 )
-            if secret is None:
+            if secret is None and not any(snapshot.secrets_readable_in(ns) for ns in homes):
+                unread.append(f"Secret {credential} in {' or '.join(homes)}")
+            elif secret is None:
                 problems.append(
                     findings.make(
                         findings.CREDENTIAL_SECRET_MISSING,
@@ -234,7 +238,13 @@ def certificates(*, snapshot: ClusterSnapshot, service: RawObject) -> Outcome:
         if good
         else "no Gateway with a TLS credentialName routes to this service"
     )
-    return Outcome(tuple(problems), summary)
+    unknown = (
+        f"not looked for: {', '.join(unread)} (meshgate lists Secrets only in "
+        "MESHGATE_SECRET_NAMESPACES)"
+        if unread
+        else ""
+    )
+    return Outcome(tuple(problems), summary, unknown=unknown)
 
 
 def _destinations(vs: RawObject) -> Iterable[str]:

@@ -46,6 +46,8 @@ class ClusterSnapshot:
     `errors` maps a kind to why it could not be read (403, 5xx, timeout): every verdict that
     depends on that kind is `unknown`. `unserved` lists kinds the cluster does not serve (no
     CRD installed), which is a fact, not an error: no cert-manager means no Certificates.
+    `secret_namespaces` names the only namespaces whose Secrets were listed (None: all of
+    them); a Secret elsewhere is neither present nor absent, it was not looked for.
     """
 
     objects: Mapping[Kind, Sequence[RawObject]] = field(default_factory=dict)
@@ -53,6 +55,7 @@ class ClusterSnapshot:
     unserved: frozenset[Kind] = frozenset()
     root_namespace: str = "istio-system"
     source: str = ""
+    secret_namespaces: frozenset[str] | None = None
 
     def of(self, kind: Kind) -> Sequence[RawObject]:
         """All objects of one kind (empty when none, unserved or unreadable)."""
@@ -61,6 +64,12 @@ class ClusterSnapshot:
     def readable(self, kind: Kind) -> bool:
         """True when the kind was read (or is not served, which means there are none)."""
         return kind not in self.errors
+
+    def secrets_readable_in(self, namespace: str) -> bool:
+        """True when the Secrets of `namespace` were listed (so an absent one is absent)."""
+        return self.readable(Kind.SECRET) and (
+            self.secret_namespaces is None or namespace in self.secret_namespaces
+        )
 
     def find(self, kind: Kind, *, namespace: str, name: str) -> RawObject | None:
         """The object of `kind` named `namespace/name`, or None."""
