@@ -11,11 +11,12 @@ import getpass
 import logging
 import sys
 from collections.abc import Sequence
-from importlib import resources
+from importlib import metadata, resources
 from pathlib import Path
 
 from bot import settings as settings_module
 from bot.cli import audit as cli_audit
+from bot.cli import cluster
 from bot.cli import serve as cli_serve
 from bot.console import session as console
 from bot.errors import StartupError
@@ -65,6 +66,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="meshgate", description="Walk Kubernetes services through an Istio mesh rollout."
     )
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {metadata.version('meshgate')}"
+    )
     sub = parser.add_subparsers(metavar="COMMAND")
 
     demo = sub.add_parser("demo", help="console on the bundled demo mesh; no setup")
@@ -74,9 +78,7 @@ def _parser() -> argparse.ArgumentParser:
 
     con = sub.add_parser("console", help="run chat commands from a terminal or a pipe")
     con.add_argument("--as", dest="actor", default=None, help="who you are (default: $USER)")
-    source = con.add_mutually_exclusive_group()
-    source.add_argument("--manifests", type=Path, help="a folder of manifests as the cluster")
-    source.add_argument("--context", help="a kubeconfig context of a live cluster")
+    cluster.add_arguments(con)
     con.add_argument("--format", choices=("text", "json"), default="text")
     con.set_defaults(func=_console)
 
@@ -112,12 +114,13 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _console(args: argparse.Namespace) -> int:
     settings = settings_module.load()
-    cluster, writer = cli_serve.cluster_from(args, settings)
+    reader, writer = cluster.cluster_from(args, settings)
     actor = args.actor or getpass.getuser()
     return _run_console(
         settings,
-        cluster=cluster,
+        cluster=reader,
         writer=writer,
+        namespace=args.namespace,
         state_dir=settings.state_dir.expanduser(),
         actor=actor,
         fmt=args.format,
@@ -134,12 +137,14 @@ def _run_console(
     writer: ClusterWriter | None = None,
     fmt: console.Format,
     approvers: tuple[str, ...] | None,
+    namespace: str | None = None,
 ) -> int:
     with open_context(
         settings, cluster=cluster, writer=writer, state_dir=state_dir, default_approvers=approvers
     ) as ctx:
         prompt = "meshgate> " if sys.stdin.isatty() and fmt == "text" else ""
-        return console.run(sys.stdin, ctx=ctx, actor=actor, out=sys.stdout, fmt=fmt, prompt=prompt)
+        lines = console.in_namespace(sys.stdin, namespace) if namespace else sys.stdin
+        return console.run(lines, ctx=ctx, actor=actor, out=sys.stdout, fmt=fmt, prompt=prompt)
 
 
 def _validate(args: argparse.Namespace) -> int:

@@ -12,14 +12,12 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
 from bot import settings as settings_module
+from bot.cli import cluster
+from bot.cli.cluster import cluster_from
 from bot.errors import StartupError
-from bot.kube.cached import CachedClusterReader
-from bot.kube.manifests import ManifestReader
 from bot.settings import Settings
 from bot.slack import expiry
 from bot.slack.app import build_app, web_client
@@ -31,6 +29,7 @@ from bot.state.store import RedisStore
 from bot.wiring import open_context
 from workflows.ports import ClusterReader, ClusterWriter
 
+__all__ = ["cluster_from", "register", "run"]  # cluster_from: moved to bot.cli.cluster
 log = logging.getLogger(__name__)
 
 _SLACK_ID = re.compile(r"^[UWS][A-Z0-9]{2,}$")
@@ -91,42 +90,8 @@ def register(sub: Any) -> None:
     serve = sub.add_parser("serve", help="the Slack app (HTTP, or Socket Mode with an app token)")
     serve.add_argument("--port", type=int, default=3000)
     serve.add_argument("--host", default="0.0.0.0")  # noqa: S104 - a server in a pod listens on all
-    source = serve.add_mutually_exclusive_group()
-    source.add_argument("--manifests", type=Path, help="a folder of manifests as the cluster")
-    source.add_argument("--demo", action="store_true", help="the bundled demo mesh")
-    source.add_argument("--context", help="a kubeconfig context of a live cluster")
+    cluster.add_arguments(serve, demo=True, namespace=False)
     serve.set_defaults(func=run)
-
-
-def cluster_from(
-    args: argparse.Namespace, settings: Settings
-) -> tuple[ClusterReader | None, ClusterWriter | None]:
-    """The cluster reader (and, for a live cluster, writer) the flags and settings ask for.
-
-    Manifests and the demo mesh are read-only: phases complete there, and say that their
-    change was not applied.
-    """
-    if getattr(args, "demo", False):
-        demo = Path(str(resources.files("bot").joinpath("demo_mesh")))
-        return CachedClusterReader(ManifestReader(demo)), None
-    if args.manifests is not None:
-        return CachedClusterReader(ManifestReader(args.manifests)), None
-    context = args.context or settings.kube_context
-    if not context:
-        return None, None
-    from bot.kube.changes import KubeChanges
-    from bot.kube.errors import KubeError
-    from bot.kube.live import LiveClusterReader
-    from bot.kube.writer import KubeWriter
-
-    try:
-        reader = CachedClusterReader(LiveClusterReader.from_kubeconfig(context=context))
-        writer = KubeChanges(
-            KubeWriter.from_kubeconfig(context=context), on_change=reader.invalidate
-        )
-    except KubeError as e:
-        raise StartupError(f"cannot use kube context {context!r}: {e}") from e
-    return reader, writer
 
 
 @contextmanager

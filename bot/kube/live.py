@@ -36,6 +36,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Self
 
+from bot.kube import credentials
+from bot.kube.credentials import KubeTarget
 from bot.kube.errors import KubeError, KubeNotFound
 from bot.kube.sources import BUILTIN_GROUPS, SOURCES, KindSource
 from bot.kube.transport import (
@@ -44,8 +46,6 @@ from bot.kube.transport import (
     KubeTransport,
     api_client_for_host,
     api_client_from_configuration,
-    api_client_from_kubeconfig,
-    api_client_in_cluster,
 )
 from workflows.mesh.snapshot import ClusterSnapshot, Kind, RawObject
 
@@ -110,18 +110,10 @@ class LiveClusterReader:
         return cls(api_client_for_host(host, token=token), **options)
 
     @classmethod
-    def from_kubeconfig(
-        cls, context: str | None = None, *, config_file: str | None = None, **options: Any
-    ) -> Self:
-        """A kubeconfig context (None: the current one), as kubectl would use it."""
-        options.setdefault("source", f"context {context}" if context else "current context")
-        return cls(api_client_from_kubeconfig(context, config_file=config_file), **options)
-
-    @classmethod
-    def in_cluster(cls, **options: Any) -> Self:
-        """The pod's service account (token and CA mounted by Kubernetes)."""
-        options.setdefault("source", "in-cluster service account")
-        return cls(api_client_in_cluster(), **options)
+    def for_target(cls, target: KubeTarget, **options: Any) -> Self:
+        """The cluster `bot.kube.credentials.choose` picked (kubeconfig or service account)."""
+        options.setdefault("source", target.describe())
+        return cls(credentials.api_client(target), **options)
 
     def close(self) -> None:
         """Release pooled connections."""

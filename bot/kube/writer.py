@@ -43,14 +43,14 @@ from typing import Any, Self
 
 import yaml
 
+from bot.kube import credentials
+from bot.kube.credentials import KubeTarget
 from bot.kube.errors import KubeError, KubeNotFound
 from bot.kube.sources import SOURCES
 from bot.kube.transport import (
     DEFAULT_TIMEOUT,
     KubeTransport,
     api_client_for_host,
-    api_client_from_kubeconfig,
-    api_client_in_cluster,
 )
 from workflows.changes.actions import PlannedObject
 from workflows.mesh.snapshot import RawObject
@@ -144,21 +144,9 @@ class KubeWriter:
         return cls(KubeTransport(api_client_for_host(host, token=token), timeout=timeout))
 
     @classmethod
-    def from_kubeconfig(
-        cls,
-        context: str | None = None,
-        *,
-        config_file: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
-    ) -> Self:
-        """A kubeconfig context (None: the current one)."""
-        client = api_client_from_kubeconfig(context, config_file=config_file)
-        return cls(KubeTransport(client, timeout=timeout))
-
-    @classmethod
-    def in_cluster(cls, *, timeout: float = DEFAULT_TIMEOUT) -> Self:
-        """The pod's service account."""
-        return cls(KubeTransport(api_client_in_cluster(), timeout=timeout))
+    def for_target(cls, target: KubeTarget, *, timeout: float = DEFAULT_TIMEOUT) -> Self:
+        """The cluster `bot.kube.credentials.choose` picked: the same one the reader uses."""
+        return cls(KubeTransport(credentials.api_client(target), timeout=timeout))
 
     def close(self) -> None:
         """Release pooled connections."""

@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.kube.errors import KubeConfigInvalid
 from bot.kube.live import LiveClusterReader
 from bot.kube.manifests import ManifestReader
 from tests.support import kube_fixtures, reference
@@ -436,35 +435,3 @@ def test_unreachable_server_gives_errors_for_every_kind() -> None:
         snapshot = reader.snapshot()
     assert set(snapshot.errors) == set(Kind)
     assert "cannot connect" in snapshot.errors[Kind.POD]
-
-
-def test_kubeconfig_context_is_used(
-    kube_api_factory: kube_fixtures.KubeApiFactory, tmp_path: Path
-) -> None:
-    api = kube_api_factory(_mesh(2), token="kubeconfig-token")
-    kubeconfig = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": "fake", "cluster": {"server": api.url}}],
-        "users": [{"name": "bot", "user": {"token": "kubeconfig-token"}}],
-        "contexts": [
-            {"name": "fake-ctx", "context": {"cluster": "fake", "user": "bot"}},
-            {"name": "other", "context": {"cluster": "fake", "user": "bot"}},
-        ],
-        "current-context": "other",
-    }
-    path = tmp_path / "kubeconfig"
-    path.write_text(yaml.safe_dump(kubeconfig), "utf-8")
-
-    with LiveClusterReader.from_kubeconfig("fake-ctx", config_file=str(path)) as reader:
-        snapshot = reader.snapshot()
-
-    assert len(snapshot.of(Kind.SERVICE)) == 2
-    assert snapshot.source == "context fake-ctx"
-    with pytest.raises(KubeConfigInvalid):
-        LiveClusterReader.from_kubeconfig("missing", config_file=str(path))
-
-
-def test_in_cluster_outside_a_pod_is_a_config_error() -> None:
-    with pytest.raises(KubeConfigInvalid, match="in-cluster"):
-        LiveClusterReader.in_cluster()
