@@ -43,7 +43,7 @@ class Settings(BaseSettings):
     # Never write to the cluster (deploy/overlays/read-only grants no writes).
     read_only: bool = False
     log_format: Literal["text", "json"] = "text"
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
 
     @field_validator("approvers", "secret_namespaces", mode="before")
     @classmethod

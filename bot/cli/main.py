@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import logging
+import os
 import sys
 from collections.abc import Sequence
 from importlib import metadata, resources
 from pathlib import Path
 
+from bot import logs
 from bot import settings as settings_module
 from bot.cli import audit as cli_audit
 from bot.cli import cluster
@@ -47,7 +48,7 @@ You are {actor}; approvers are {approvers}. Try, one per line:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `meshgate` console script."""
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logs.configure_from(os.environ)
     parser = _parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "func"):

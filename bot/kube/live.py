@@ -36,6 +36,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Self
 
+from bot import observability
 from bot.kube import credentials
 from bot.kube.credentials import KubeTarget
 from bot.kube.errors import KubeError, KubeNotFound
@@ -47,6 +48,7 @@ from bot.kube.transport import (
     api_client_for_host,
     api_client_from_configuration,
 )
+from bot.observability import Dependency
 from workflows.mesh.snapshot import ClusterSnapshot, Kind, RawObject
 
 # A page of 500 is what kubectl uses (`--chunk-size` default), and keeps a 4,000-pod LIST
@@ -141,8 +143,10 @@ class LiveClusterReader:
                     unserved.add(source.kind)
                 elif error is not None:
                     errors[source.kind] = error.message
+                    observability.dependency_error(Dependency.KUBERNETES, error)
                 elif items:
                     objects[source.kind] = items
+        observability.unreadable_kinds(len(errors))
         return ClusterSnapshot(
             objects=objects,
             errors=errors,

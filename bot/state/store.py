@@ -32,6 +32,8 @@ from pydantic import ValidationError
 from redis.cluster import RedisCluster
 from redis.exceptions import RedisClusterException
 
+from bot import observability
+from bot.observability import Dependency
 from bot.state import urls as redis_urls
 from workflows.ports import Step, StoreConflict, StoreUnavailable
 from workflows.rollout.machine import Rollout, Transition
@@ -64,8 +66,10 @@ def translated(what: str) -> Iterator[None]:
         yield
     except (redis.ConnectionError, redis.TimeoutError, RedisClusterException) as e:
         # RedisClusterException: no node of the cluster answered (not a RedisError)
+        observability.dependency_error(Dependency.REDIS, e)
         raise StoreUnavailable(f"cannot reach Redis while {what}: {type(e).__name__}") from e
     except redis.RedisError as e:
+        observability.dependency_error(Dependency.REDIS, e)
         raise StoreUnavailable(f"Redis refused {what}: {str(e).splitlines()[0][:200]}") from e
 
 
