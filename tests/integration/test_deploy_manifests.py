@@ -27,7 +27,7 @@ APP_IDS = [str(k) for k in APPS]
 # newest is the newest schema kubernetes-validate ships.
 K8S_VERSIONS = ("1.27.0", kubernetes_validate.latest_version())
 # Custom resources the Kubernetes schemas do not know; checked by their own tests.
-CUSTOM_KINDS = {"PrometheusRule"}
+CUSTOM_KINDS = {"PrometheusRule", "ServiceMonitor"}
 PLAYBOOK = deploy.ROOT / "workflows" / "istio-playbook.yaml"
 
 
