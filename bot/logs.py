@@ -52,7 +52,10 @@ class Redactor(logging.Filter):
     """Rewrites a record so no token survives: message, arguments and exception text."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):  # arguments that do not fit the format: keep the line
+            message = f"{record.msg!s} {record.args!r}"
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         record.msg, record.args = redact(message), None

@@ -74,3 +74,12 @@ def test_a_malformed_request_id_is_replaced_not_logged() -> None:
         assert chosen != "bad id\nwith newline" and len(chosen) == 12
         assert logs.current_correlation() == chosen
     assert logs.current_correlation() is None
+
+
+def test_a_line_whose_arguments_do_not_fit_is_kept_and_redacted(captured: io.StringIO) -> None:
+    logs.configure(fmt="json", level="INFO", stream=captured)
+    logging.getLogger("meshgate.test").warning("token %s %s", TOKENS[0])  # one argument short
+
+    (line,) = captured.getvalue().splitlines()
+    assert "token %s %s" in json.loads(line)["message"]
+    assert TOKENS[0] not in line
