@@ -6,9 +6,10 @@ line or an error. Command-line flags override the matching variables.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -18,6 +19,8 @@ from bot.state import urls as redis_urls
 from workflows.playbook import Duration
 
 DEFAULT_STATE_DIR = Path("~/.local/state/meshgate")
+# RFC 1123 label: what Kubernetes accepts as a namespace name.
+_NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 
 
 class Settings(BaseSettings):
@@ -45,13 +48,29 @@ class Settings(BaseSettings):
     prometheus_bearer_token: SecretStr | None = None
     prometheus_ca_file: str | None = None
     prometheus_insecure_skip_verify: bool = False
+    # Namespaces whose Secrets the certificate checks list (the ingress gateways'); `*`: all.
+    secret_namespaces: Annotated[tuple[str, ...], NoDecode] = ("istio-system",)
+    # Never write to the cluster (deploy/overlays/read-only grants no writes).
+    read_only: bool = False
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
 
-    @field_validator("approvers", mode="before")
+    @field_validator("approvers", "secret_namespaces", mode="before")
     @classmethod
     def _split_approvers(cls, value: object) -> object:
-        """`U123,S456` -> ("U123", "S456")."""
+        """`U123,S456` -> ("U123", "S456") (approvers; the same for namespaces)."""
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("secret_namespaces")
+    @classmethod
+    def _some_namespace(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("name at least one namespace (or * for all)")
+        bad = [ns for ns in value if ns != "*" and not _NAMESPACE.match(ns)]
+        if bad:
+            raise ValueError(f"not a namespace name: {', '.join(b[:63] for b in bad)}")
         return value
 
     @field_validator("redis_url")

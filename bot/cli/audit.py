@@ -1,10 +1,11 @@
 """`meshgate audit`: mesh posture, findings and regressions of services, for people and CI.
 
-    meshgate audit [--manifests DIR | --context CTX] [--service NS/NAME] [--baseline FILE]
+    meshgate audit [--manifests DIR | --kubeconfig FILE --context CTX] [-n NS]
+                   [--service NS/NAME] [--baseline FILE]
                    [--format text|json] [--fail-on error|regression]
 
-Reads the cluster once (a folder of manifests, or a kubeconfig context: the one named, else
-MESHGATE_KUBE_CONTEXT, else the current one), runs the pure `workflows.audit.audit`, and prints
+Reads the cluster once (a folder of manifests, or a live cluster with credentials chosen as
+kubectl chooses them: bot.cli.cluster), runs the pure `workflows.audit.audit`, and prints
 the report as DESIGN.md's "Audit JSON" or as a table a person scans in seconds. Exit status:
 0 clean; 1 when `--fail-on` matched (an error finding, or a regression against the baseline);
 2 on usage errors, an unreadable or invalid baseline, a service not found, or read errors (the
@@ -22,8 +23,9 @@ from typing import Any, TextIO
 
 from pydantic import ValidationError
 
+from bot.cli import cluster
 from bot.console import audit_render
-from bot.errors import BotError
+from bot.errors import BotError, StartupError
 from bot.kube.manifests import ManifestReader
 from bot.settings import Settings
 from workflows.audit import auditing as audits
@@ -49,10 +51,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="Audit services' mesh posture: sidecars, effective mTLS, authorization, "
         "and findings with stable codes (docs/findings.md).",
     )
-    source = parser.add_mutually_exclusive_group()
-    source.add_argument("--manifests", type=Path, metavar="DIR", help="a folder of manifests")
-    source.add_argument("--context", metavar="CTX", help="a kubeconfig context of a live cluster")
-    parser.add_argument("--service", metavar="NS/NAME", help="audit only this service")
+    cluster.add_arguments(parser)
+    parser.add_argument(
+        "--service", metavar="NS/NAME", help="audit only this service (NAME with -n)"
+    )
     parser.add_argument(
         "--baseline", type=Path, metavar="FILE", help="an earlier `--format json` report"
     )
@@ -69,8 +71,9 @@ def run(args: argparse.Namespace, *, out: TextIO | None = None, err: TextIO | No
     """Run the audit described by parsed arguments; return the exit status."""
     out = out or sys.stdout
     err = err or sys.stderr
+    namespace = getattr(args, "namespace", None)
     try:
-        service = ServiceRef.parse(args.service) if args.service else None
+        service = _service(args.service, namespace) if args.service else None
         if args.fail_on == "regression" and args.baseline is None:
             raise AuditUsageError("--fail-on regression needs --baseline FILE")
         baseline = _read_baseline(args.baseline) if args.baseline is not None else None
@@ -83,10 +86,10 @@ def run(args: argparse.Namespace, *, out: TextIO | None = None, err: TextIO | No
             raise AuditUsageError(f"service {service} not found in {snapshot.source}")
         report = audits.audit(
             snapshot=snapshot,
-            services=[service] if service is not None else None,
+            services=[service] if service is not None else _in_namespace(snapshot, namespace),
             baseline=baseline,
         )
-    except (AuditUsageError, InvalidServiceRef, audits.BaselineInvalid) as e:
+    except (AuditUsageError, InvalidServiceRef, audits.BaselineInvalid, StartupError) as e:
         print(f"meshgate audit: {e}", file=err)
         return EXIT_USAGE
     if args.format == "json":
@@ -147,25 +150,49 @@ def _read(reader: ClusterReader) -> ClusterSnapshot:
             close()
 
 
+def _service(text: str, namespace: str | None) -> ServiceRef:
+    """`--service NS/NAME`, or `--service NAME -n NS` as kubectl reads it."""
+    if namespace and "/" not in text:
+        text = f"{namespace}/{text}"
+    return ServiceRef.parse(text)
+
+
+def _in_namespace(snapshot: ClusterSnapshot, namespace: str | None) -> list[ServiceRef] | None:
+    """The services of `-n NS` (None: every service)."""
+    if namespace is None:
+        return None
+    return [
+        ServiceRef(namespace, str(s["metadata"]["name"]))
+        for s in snapshot.of(Kind.SERVICE)
+        if (s.get("metadata") or {}).get("namespace") == namespace
+    ]
+
+
 def _reader(args: argparse.Namespace) -> ClusterReader:
     if args.manifests is not None:
+        if getattr(args, "kubeconfig", None) or getattr(args, "context", None):
+            raise AuditUsageError("--manifests reads no cluster: drop --kubeconfig and --context")
         if not args.manifests.is_dir():
             raise AuditUsageError(f"--manifests {args.manifests}: not a folder")
         return ManifestReader(args.manifests)
-    context = args.context
-    if context is None:
-        try:
-            context = Settings().kube_context
-        except ValidationError as e:
-            raise AuditUsageError(f"invalid MESHGATE_ settings: {e.error_count()} error(s)") from e
+    try:
+        settings = Settings()
+    except ValidationError as e:
+        raise AuditUsageError(f"invalid MESHGATE_ settings: {e.error_count()} error(s)") from e
+    chosen = cluster.target(args, settings)
+    if chosen is None:
+        raise AuditUsageError(
+            "no cluster to read: no kubeconfig (--kubeconfig, KUBECONFIG, ~/.kube/config) and "
+            "not in a pod; pass --manifests DIR to audit a folder of manifests"
+        )
     # The kubernetes client loads only when a live cluster is asked for.
     from bot.kube.errors import KubeError
     from bot.kube.live import LiveClusterReader
 
     try:
-        return LiveClusterReader.from_kubeconfig(context=context)
+        return LiveClusterReader.for_target(chosen, secret_namespaces=settings.secret_namespaces)
     except KubeError as e:
-        raise AuditUsageError(f"cannot use kubeconfig context {context or '(current)'}: {e}") from e
+        raise AuditUsageError(f"cannot use the {chosen.describe()}: {e}") from e
 
 
 if __name__ == "__main__":

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import logging
+import os
 import sys
 from collections.abc import Sequence
-from importlib import resources
+from importlib import metadata, resources
 from pathlib import Path
 
+from bot import logs, wiring
 from bot import settings as settings_module
-from bot import wiring
 from bot.cli import audit as cli_audit
+from bot.cli import cluster
 from bot.cli import metrics as cli_metrics
 from bot.cli import serve as cli_serve
 from bot.console import session as console
@@ -48,7 +49,7 @@ You are {actor}; approvers are {approvers}. Try, one per line:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `meshgate` console script."""
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logs.configure_from(os.environ)
     parser = _parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "func"):
@@ -67,6 +68,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="meshgate", description="Walk Kubernetes services through an Istio mesh rollout."
     )
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {metadata.version('meshgate')}"
+    )
     sub = parser.add_subparsers(metavar="COMMAND")
 
     demo = sub.add_parser("demo", help="console on the bundled demo mesh; no setup")
@@ -76,9 +80,7 @@ def _parser() -> argparse.ArgumentParser:
 
     con = sub.add_parser("console", help="run chat commands from a terminal or a pipe")
     con.add_argument("--as", dest="actor", default=None, help="who you are (default: $USER)")
-    source = con.add_mutually_exclusive_group()
-    source.add_argument("--manifests", type=Path, help="a folder of manifests as the cluster")
-    source.add_argument("--context", help="a kubeconfig context of a live cluster")
+    cluster.add_arguments(con)
     con.add_argument("--format", choices=("text", "json"), default="text")
     con.set_defaults(func=_console)
 
@@ -122,12 +124,13 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _console(args: argparse.Namespace) -> int:
     settings = settings_module.load()
-    cluster, writer = cli_serve.cluster_from(args, settings)
+    reader, writer = cluster.cluster_from(args, settings)
     actor = args.actor or getpass.getuser()
     return _run_console(
         settings,
-        cluster=cluster,
+        cluster=reader,
         writer=writer,
+        namespace=args.namespace,
         state_dir=settings.state_dir.expanduser(),
         actor=actor,
         fmt=args.format,
@@ -145,6 +148,7 @@ def _run_console(
     fmt: console.Format,
     approvers: tuple[str, ...] | None,
     prometheus_url: str | None = None,
+    namespace: str | None = None,
 ) -> int:
     with wiring.open_bot(
         settings,
@@ -155,8 +159,9 @@ def _run_console(
         prometheus_url=prometheus_url,
     ) as bot:
         prompt = "meshgate> " if sys.stdin.isatty() and fmt == "text" else ""
+        lines = console.in_namespace(sys.stdin, namespace) if namespace else sys.stdin
         return console.run(
-            sys.stdin,
+            lines,
             ctx=bot.ctx,
             actor=actor,
             out=sys.stdout,

@@ -8,20 +8,16 @@ from __future__ import annotations
 
 import argparse
 import logging
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
+from bot import readiness, wiring
 from bot import settings as settings_module
-from bot import wiring
-from bot.errors import StartupError
-from bot.kube.cached import CachedClusterReader
-from bot.kube.manifests import ManifestReader
-from bot.settings import Settings
+from bot.cli import cluster
+from bot.cli.cluster import cluster_from
 from bot.slack.config import check_slack_settings
 from bot.slack.wsgi import MeshgateWsgi
-from workflows.ports import ClusterReader, ClusterWriter
 
+__all__ = ["cluster_from", "register", "run"]  # cluster_from: moved to bot.cli.cluster
 log = logging.getLogger(__name__)
 
 
@@ -30,52 +26,18 @@ def register(sub: Any) -> None:
     serve = sub.add_parser("serve", help="the Slack app (HTTP, or Socket Mode with an app token)")
     serve.add_argument("--port", type=int, default=3000)
     serve.add_argument("--host", default="0.0.0.0")  # noqa: S104 - a server in a pod listens on all
-    source = serve.add_mutually_exclusive_group()
-    source.add_argument("--manifests", type=Path, help="a folder of manifests as the cluster")
-    source.add_argument("--demo", action="store_true", help="the bundled demo mesh")
-    source.add_argument("--context", help="a kubeconfig context of a live cluster")
+    cluster.add_arguments(serve, demo=True, namespace=False)
     serve.set_defaults(func=run)
-
-
-def cluster_from(
-    args: argparse.Namespace, settings: Settings
-) -> tuple[ClusterReader | None, ClusterWriter | None]:
-    """The cluster reader (and, for a live cluster, writer) the flags and settings ask for.
-
-    Manifests and the demo mesh are read-only: phases complete there, and say that their
-    change was not applied.
-    """
-    if getattr(args, "demo", False):
-        demo = Path(str(resources.files("bot").joinpath("demo_mesh")))
-        return CachedClusterReader(ManifestReader(demo)), None
-    if args.manifests is not None:
-        return CachedClusterReader(ManifestReader(args.manifests)), None
-    context = args.context or settings.kube_context
-    if not context:
-        return None, None
-    from bot.kube.changes import KubeChanges
-    from bot.kube.errors import KubeError
-    from bot.kube.live import LiveClusterReader
-    from bot.kube.writer import KubeWriter
-
-    try:
-        reader = CachedClusterReader(LiveClusterReader.from_kubeconfig(context=context))
-        writer = KubeChanges(
-            KubeWriter.from_kubeconfig(context=context), on_change=reader.invalidate
-        )
-    except KubeError as e:
-        raise StartupError(f"cannot use kube context {context!r}: {e}") from e
-    return reader, writer
 
 
 def run(args: argparse.Namespace) -> int:
     """Serve until interrupted."""
     settings = settings_module.load()
     slack = check_slack_settings(settings)
-    cluster, writer = cluster_from(args, settings)
+    reader, writer = cluster_from(args, settings)
     with wiring.open_bot(
         settings,
-        cluster=cluster,
+        cluster=reader,
         writer=writer,
         state_dir=settings.state_dir.expanduser(),
         slack=slack,
@@ -92,5 +54,11 @@ def run(args: argparse.Namespace) -> int:
             import waitress
 
             log.warning("meshgate: serving /slack/events on %s:%d", args.host, args.port)
-            waitress.serve(MeshgateWsgi(bot.slack.app), host=args.host, port=args.port, threads=8)
+            checks = {
+                "redis": readiness.redis(bot.store),
+                "slack": readiness.slack(bot.slack.client),
+                "scheduler": readiness.scheduler(bot.scheduler),
+            }
+            surface = MeshgateWsgi(bot.slack.app, readiness=checks)
+            waitress.serve(surface, host=args.host, port=args.port, threads=8)
     return 0

@@ -3,12 +3,14 @@
 Lines are chat text (`status shop/checkout`, with or without the slash command). `:as NAME`
 switches the actor, `:quit` ends, blank lines and `#` comments are skipped. `--format json`
 prints one reply per line (DESIGN.md, "Reply JSON"); text goes through bot.console_render.
+`meshgate console -n NS` reads a name without a namespace (`status checkout`) as `NS/checkout`,
+as kubectl does.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Literal, TextIO
 
@@ -20,6 +22,23 @@ from commands.replies import Reply
 
 Format = Literal["text", "json"]
 _ACTOR = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+# Verbs whose first argument is a service, NS/NAME (commands/parsing.py's usage table).
+_SERVICE_VERBS = frozenset(
+    {"start", "status", "advance", "approve", "reject", "attest", "rollback", "abort",
+     "history", "metrics", "audit", "plan"}
+)  # fmt: skip
+
+
+def in_namespace(lines: Iterable[str], namespace: str) -> Iterator[str]:
+    """Each line, with `NAME` read as `namespace/NAME` where a verb takes a service."""
+    for line in lines:
+        words = line.split(maxsplit=3)
+        at = 1 if words and words[0].startswith("/") else 0  # `/rollout status NAME`
+        if len(words) > at + 1 and words[at] in _SERVICE_VERBS and "/" not in words[at + 1]:
+            words[at + 1] = f"{namespace}/{words[at + 1]}"
+            yield " ".join(words) + "\n"
+        else:
+            yield line
 
 
 def run(

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from bot import observability
 from bot.kube.errors import KubeError
 from bot.kube.writer import Applied, KubeWriter
+from bot.observability import ChangeResult, Dependency
 from workflows.changes.actions import PlannedObject
 from workflows.ports import ChangeFailed, ChangeRecord
 
@@ -26,23 +28,32 @@ class KubeChanges:
         try:
             previews = self._writer.preview(planned)
         except KubeError as e:
+            observability.dependency_error(Dependency.KUBERNETES, e)
             raise ChangeFailed(f"the server-side dry run refused the change: {e}") from e
         return "\n".join(p.diff for p in previews if p.changes)
 
     def apply(self, planned: Sequence[PlannedObject]) -> list[ChangeRecord]:
         """Apply all objects, or none (KubeWriter undoes a partial apply)."""
         try:
-            return [applied.as_record() for applied in self._writer.apply(planned)]
+            records = [applied.as_record() for applied in self._writer.apply(planned)]
         except KubeError as e:
+            observability.change(ChangeResult.FAILED)
+            observability.dependency_error(Dependency.KUBERNETES, e)
             raise ChangeFailed(f"applying the change failed: {e}") from e
         finally:
             self._on_change()
+        observability.change(ChangeResult.APPLIED, len(records))
+        return records
 
     def rollback(self, records: Sequence[ChangeRecord]) -> list[str]:
         """Restore the objects the records replaced."""
         try:
-            return self._writer.rollback([Applied.from_record(r) for r in records])
+            lines = self._writer.rollback([Applied.from_record(r) for r in records])
         except KubeError as e:
+            observability.change(ChangeResult.FAILED)
+            observability.dependency_error(Dependency.KUBERNETES, e)
             raise ChangeFailed(f"reverting the change failed: {e}") from e
         finally:
             self._on_change()
+        observability.change(ChangeResult.ROLLED_BACK, len(records))
+        return lines

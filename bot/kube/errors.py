@@ -7,7 +7,7 @@ The cause is kept (`raise ... from e`); tokens and payloads are not:
     ├── KubeConfigInvalid     no usable kubeconfig / in-cluster service account
     ├── KubeUnavailable       cannot connect, 5xx, 429, broken response: try again later
     │   └── KubeTimeout       no answer within the request timeout
-    ├── KubeForbidden         401 / 403: meshgate's RBAC does not allow it (deploy/rbac.yaml)
+    ├── KubeForbidden         401 / 403: meshgate's RBAC does not allow it (deploy/base/rbac.yaml)
     ├── KubeNotFound          404: the object (or the kind) is not there
     ├── KubeConflict          409: already exists, modified meanwhile, or another field manager
     └── KubeInvalid           400 / 415 / 422: the server rejected the request as invalid
@@ -55,7 +55,7 @@ class KubeTimeout(KubeUnavailable):
 
 
 class KubeForbidden(KubeError):
-    """401 or 403: meshgate is not allowed to do this (see deploy/rbac.yaml)."""
+    """401 or 403: meshgate is not allowed to do this (see deploy/base/rbac.yaml)."""
 
 
 class KubeNotFound(KubeError):

@@ -10,10 +10,14 @@ the number of requests does not grow with the number of services:
   else v1beta1) and which kinds the cluster does not serve (`snapshot.unserved`); core and
   apps/v1 are always served;
 - one LIST per kind (several pages for big kinds), issued from a few threads at once;
-- Secrets are listed as metadata only (`as=PartialObjectMetadataList`), so secret data never
-  crosses the wire; a second metadata-only LIST with `fieldSelector=type=kubernetes.io/tls`
-  tells which are TLS secrets. Other secrets carry no `type` (it is not in the metadata), and
-  the `last-applied-configuration` annotation, which can hold the data, is dropped;
+- Secrets are listed only in the namespaces named by `secret_namespaces` (the ingress gateways'
+  namespaces, MESHGATE_SECRET_NAMESPACES; `*` lists them cluster-wide), one LIST each, so a
+  deployment needs no cluster-wide Secret access; the snapshot says where it looked, and a
+  credential elsewhere is `unknown`, not missing. They are listed as metadata only
+  (`as=PartialObjectMetadataList`), so secret data never crosses the wire; a second
+  metadata-only LIST with `fieldSelector=type=kubernetes.io/tls` tells which are TLS secrets.
+  Other secrets carry no `type` (it is not in the metadata), and the
+  `last-applied-configuration` annotation, which can hold the data, is dropped;
 - the mesh config is one GET of ConfigMap `istio` in istiod's namespace (404: none); its
   `rootNamespace` names the root namespace (workflows.mesh.meshconfig).
 
@@ -28,11 +32,14 @@ go into `snapshot.errors` with a short message, so the verdicts that need it are
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Self
 
+from bot import observability
+from bot.kube import credentials
+from bot.kube.credentials import KubeTarget
 from bot.kube.errors import KubeError, KubeNotFound
 from bot.kube.sources import BUILTIN_GROUPS, SOURCES, KindSource
 from bot.kube.transport import (
@@ -41,9 +48,8 @@ from bot.kube.transport import (
     KubeTransport,
     api_client_for_host,
     api_client_from_configuration,
-    api_client_from_kubeconfig,
-    api_client_in_cluster,
 )
+from bot.observability import Dependency
 from workflows.mesh.snapshot import ClusterSnapshot, Kind, RawObject
 
 # A page of 500 is what kubectl uses (`--chunk-size` default), and keeps a 4,000-pod LIST
@@ -53,6 +59,8 @@ DEFAULT_WORKERS = 4
 PARTIAL_METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
 TLS_SECRET_TYPE = "kubernetes.io/tls"  # noqa: S105 - a Secret type, not a secret
 MESH_CONFIG_NAME = "istio"
+ALL_NAMESPACES = "*"
+DEFAULT_SECRET_NAMESPACES = ("istio-system",)
 # Annotations kubectl writes with the whole applied object in them: for a Secret, its data.
 _DROPPED_SECRET_ANNOTATIONS = ("kubectl.kubernetes.io/last-applied-configuration",)
 
@@ -78,14 +86,20 @@ class LiveClusterReader:
         timeout: float = DEFAULT_TIMEOUT,
         workers: int = DEFAULT_WORKERS,
         source: str = "",
+        secret_namespaces: Sequence[str] = DEFAULT_SECRET_NAMESPACES,
     ) -> None:
         if page_size < 1 or workers < 1 or timeout <= 0:
             raise ValueError("page_size and workers must be >= 1 and timeout > 0")
+        if not secret_namespaces:
+            raise ValueError("secret_namespaces needs at least one namespace (or '*')")
         self.transport = KubeTransport(api_client, timeout=timeout)
         self.istio_namespace = istio_namespace
         self.page_size = page_size
         self.workers = workers
         self.source = source or f"cluster at {self.transport.host}"
+        self.secret_namespaces: frozenset[str] | None = (
+            None if ALL_NAMESPACES in secret_namespaces else frozenset(secret_namespaces)
+        )
 
     @classmethod
     def from_configuration(cls, configuration: Any, **options: Any) -> Self:
@@ -99,18 +113,10 @@ class LiveClusterReader:
         return cls(api_client_for_host(host, token=token), **options)
 
     @classmethod
-    def from_kubeconfig(
-        cls, context: str | None = None, *, config_file: str | None = None, **options: Any
-    ) -> Self:
-        """A kubeconfig context (None: the current one), as kubectl would use it."""
-        options.setdefault("source", f"context {context}" if context else "current context")
-        return cls(api_client_from_kubeconfig(context, config_file=config_file), **options)
-
-    @classmethod
-    def in_cluster(cls, **options: Any) -> Self:
-        """The pod's service account (token and CA mounted by Kubernetes)."""
-        options.setdefault("source", "in-cluster service account")
-        return cls(api_client_in_cluster(), **options)
+    def for_target(cls, target: KubeTarget, **options: Any) -> Self:
+        """The cluster `bot.kube.credentials.choose` picked (kubeconfig or service account)."""
+        options.setdefault("source", target.describe())
+        return cls(credentials.api_client(target), **options)
 
     def close(self) -> None:
         """Release pooled connections."""
@@ -138,14 +144,17 @@ class LiveClusterReader:
                     unserved.add(source.kind)
                 elif error is not None:
                     errors[source.kind] = error.message
+                    observability.dependency_error(Dependency.KUBERNETES, error)
                 elif items:
                     objects[source.kind] = items
+        observability.unreadable_kinds(len(errors))
         return ClusterSnapshot(
             objects=objects,
             errors=errors,
             unserved=frozenset(unserved),
             istio_namespace=self.istio_namespace,
             source=self.source,
+            secret_namespaces=self.secret_namespaces,
         )
 
     def _discover(self) -> _Discovered:
@@ -239,7 +248,19 @@ class LiveClusterReader:
                 return
 
     def _read_secrets(self, source: KindSource, version: str) -> tuple[RawObject, ...]:
-        path = source.path(version)
+        if self.secret_namespaces is None:
+            paths = [source.path(version)]
+        else:
+            prefix = source.path(version).removesuffix(f"/{source.plural}")
+            paths = [
+                f"{prefix}/namespaces/{ns}/{source.plural}" for ns in sorted(self.secret_namespaces)
+            ]
+        secrets: list[RawObject] = []
+        for path in paths:
+            secrets.extend(self._read_secrets_at(path))
+        return tuple(secrets)
+
+    def _read_secrets_at(self, path: str) -> list[RawObject]:
         tls = {
             _key(item)
             for item in self._list(
@@ -260,7 +281,7 @@ class LiveClusterReader:
             if _key(item) in tls:
                 secret["type"] = TLS_SECRET_TYPE
             secrets.append(secret)
-        return tuple(secrets)
+        return secrets
 
     def _read_mesh_config(self, source: KindSource, version: str) -> tuple[RawObject, ...]:
         prefix = source.path(version).removesuffix(f"/{source.plural}")

@@ -1,7 +1,9 @@
 """JSON over the official client's ApiClient, and the ways to build one.
 
-Clients come from a kubeconfig context, the pod's service account, or a URL and token (tests);
-every one shares meshgate's retry policy: connection failures are retried once, reads never.
+Clients come from a kubeconfig context, a `kubernetes.client.Configuration` (the pod's service
+account, filled by bot.kube.credentials, which chooses between them), or a URL and token
+(tests); every one shares meshgate's retry policy: connection failures are retried once,
+reads never.
 """
 
 from __future__ import annotations
@@ -129,14 +131,4 @@ def api_client_from_kubeconfig(
         )
     except (ConfigException, OSError, ValueError, TypeError) as e:
         raise KubeConfigInvalid(f"kubeconfig: {short_message(str(e))}") from e
-    return api_client_from_configuration(configuration)
-
-
-def api_client_in_cluster() -> Any:
-    """An ApiClient for the pod's service account; KubeConfigInvalid outside a pod."""
-    configuration = kube_client.Configuration()
-    try:
-        kube_config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
-    except (ConfigException, OSError) as e:
-        raise KubeConfigInvalid(f"in-cluster config: {short_message(str(e))}") from e
     return api_client_from_configuration(configuration)

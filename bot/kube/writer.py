@@ -26,7 +26,7 @@ Errors (defined in `bot.kube_live`, raised here with the object named, cause kep
     ├── KubeConfigInvalid     no usable kubeconfig / in-cluster service account
     ├── KubeUnavailable       cannot connect, 5xx, 429: nothing is known to have changed
     │   └── KubeTimeout       no answer within the request timeout (the write may have landed)
-    ├── KubeForbidden         401 / 403: meshgate's RBAC lacks the verb (deploy/rbac.yaml)
+    ├── KubeForbidden         401 / 403: meshgate's RBAC lacks the verb (deploy/base/rbac.yaml)
     ├── KubeNotFound          404: the namespace or workload to patch is not there
     ├── KubeConflict          409: changed meanwhile, or a field owned by another manager
     └── KubeInvalid           400 / 415 / 422: the object failed the server's validation
@@ -43,14 +43,14 @@ from typing import Any, Self
 
 import yaml
 
+from bot.kube import credentials
+from bot.kube.credentials import KubeTarget
 from bot.kube.errors import KubeError, KubeNotFound
 from bot.kube.sources import SOURCES
 from bot.kube.transport import (
     DEFAULT_TIMEOUT,
     KubeTransport,
     api_client_for_host,
-    api_client_from_kubeconfig,
-    api_client_in_cluster,
 )
 from workflows.changes.actions import PlannedObject
 from workflows.mesh.snapshot import RawObject
@@ -144,21 +144,9 @@ class KubeWriter:
         return cls(KubeTransport(api_client_for_host(host, token=token), timeout=timeout))
 
     @classmethod
-    def from_kubeconfig(
-        cls,
-        context: str | None = None,
-        *,
-        config_file: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
-    ) -> Self:
-        """A kubeconfig context (None: the current one)."""
-        client = api_client_from_kubeconfig(context, config_file=config_file)
-        return cls(KubeTransport(client, timeout=timeout))
-
-    @classmethod
-    def in_cluster(cls, *, timeout: float = DEFAULT_TIMEOUT) -> Self:
-        """The pod's service account."""
-        return cls(KubeTransport(api_client_in_cluster(), timeout=timeout))
+    def for_target(cls, target: KubeTarget, *, timeout: float = DEFAULT_TIMEOUT) -> Self:
+        """The cluster `bot.kube.credentials.choose` picked: the same one the reader uses."""
+        return cls(KubeTransport(credentials.api_client(target), timeout=timeout))
 
     def close(self) -> None:
         """Release pooled connections."""

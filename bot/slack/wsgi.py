@@ -1,27 +1,87 @@
-"""The HTTP surface of `meshgate serve`: Bolt at /slack/events, a health check at /healthz."""
+"""The HTTP surface of `meshgate serve`: Slack at /slack/events, and the operations endpoints.
+
+    POST /slack/events   Bolt (signature checked there)
+    GET  /healthz        200 while the process serves HTTP (liveness: restart me if not)
+    GET  /readyz         200 when every readiness check passes, else 503 naming the failing ones
+                         (readiness: send me no Slack traffic until then)
+    GET  /metrics        Prometheus text format, from bot.observability's registry
+
+Readiness checks are callables passed in by the composition root (Redis reachable, Slack
+authenticated, scheduler alive, ...); one that raises counts as failing, and its message is
+not shown (it could carry a URL). Every request runs in a correlation scope (bot.logs), with
+the caller's `X-Request-Id` when it sends a well-formed one; the id is echoed back.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import logging
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING
 
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+
+from bot import logs, observability
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIEnvironment
 
+log = logging.getLogger(__name__)
+
 EVENTS_PATH = "/slack/events"
+ReadinessCheck = Callable[[], bool]
+_TEXT = ("Content-Type", "text/plain; charset=utf-8")
 
 
 class MeshgateWsgi:
-    """A WSGI app: Slack requests to Bolt, `GET /healthz` answered here."""
+    """A WSGI app: Slack requests to Bolt; /healthz, /readyz and /metrics answered here."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(
+        self,
+        app: App,
+        *,
+        readiness: Mapping[str, ReadinessCheck] | None = None,
+        registry: CollectorRegistry = observability.REGISTRY,
+    ) -> None:
         self._slack = SlackRequestHandler(app, path=EVENTS_PATH)
+        self._readiness = dict(readiness or {})
+        self._registry = registry
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") == "/healthz" and environ.get("REQUEST_METHOD") == "GET":
-            start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8")])
-            return [b"ok\n"]
-        return self._slack(environ, start_response)
+        with logs.correlation(environ.get("HTTP_X_REQUEST_ID")) as correlation_id:
+
+            def respond(status: str, headers: list[tuple[str, str]], *exc: object) -> object:
+                return start_response(
+                    status,
+                    [*headers, ("X-Request-Id", correlation_id)],
+                    *exc,  # type: ignore[arg-type]
+                )
+
+            path, method = environ.get("PATH_INFO"), environ.get("REQUEST_METHOD")
+            if method == "GET" and path == "/healthz":
+                respond("200 OK", [_TEXT])
+                return [b"ok\n"]
+            if method == "GET" and path == "/readyz":
+                return self._ready(respond)
+            if method == "GET" and path == "/metrics":
+                respond("200 OK", [("Content-Type", CONTENT_TYPE_LATEST)])
+                return [generate_latest(self._registry)]
+            return self._slack(environ, respond)  # type: ignore[arg-type]
+
+    def _ready(self, respond: Callable[..., object]) -> list[bytes]:
+        failing = [name for name, check in self._readiness.items() if not _passes(name, check)]
+        if failing:
+            respond("503 Service Unavailable", [_TEXT])
+            return [f"not ready: {', '.join(failing)}\n".encode()]
+        respond("200 OK", [_TEXT])
+        names = ", ".join(self._readiness) or "no checks"
+        return [f"ready: {names}\n".encode()]
+
+
+def _passes(name: str, check: ReadinessCheck) -> bool:
+    try:
+        return bool(check())
+    except Exception as e:  # noqa: BLE001 - a failing check must not fail the probe itself
+        log.warning("readiness check %s raised %s", name, type(e).__name__)
+        return False

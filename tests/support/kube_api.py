@@ -34,6 +34,7 @@ import base64
 import copy
 import fnmatch
 import json
+import ssl
 import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -177,16 +178,20 @@ class FakeKubeApi:
         self.log: list[Request] = []
         self._stopping = threading.Event()
         self._server: ThreadingHTTPServer | None = None
+        self._scheme = "http"
         self._thread: threading.Thread | None = None
         self.seed(objects)
 
     # lifecycle ---------------------------------------------------------------------------
 
-    def start(self) -> FakeKubeApi:
-        """Listen on a free loopback port in a background thread."""
+    def start(self, *, tls: ssl.SSLContext | None = None) -> FakeKubeApi:
+        """Listen on a free loopback port in a background thread (HTTPS with `tls`)."""
         handler = type("_BoundHandler", (_Handler,), {"api": self})
         server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         server.daemon_threads = True
+        if tls is not None:
+            server.socket = tls.wrap_socket(server.socket, server_side=True)
+            self._scheme = "https"
         self._server = server
         self._thread = threading.Thread(
             target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-kube-api"
@@ -213,11 +218,11 @@ class FakeKubeApi:
 
     @property
     def url(self) -> str:
-        """`http://127.0.0.1:PORT`."""
+        """`http://127.0.0.1:PORT` (https when started with `tls`)."""
         if self._server is None:
             raise RuntimeError("the fake API server is not started")
         host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return f"{self._scheme}://{host!s}:{port}"
 
     # configuration -----------------------------------------------------------------------
 
@@ -332,7 +337,10 @@ class FakeKubeApi:
     def _answer(
         self, request: Request, body: bytes, fault: Fault | None, headers: Mapping[str, str]
     ) -> tuple[int, Obj]:
-        if self.token is not None and headers.get("authorization") != f"Bearer {self.token}":
+        # The scheme is case-insensitive, as the API server reads it (the official client's
+        # in-cluster loader sends `bearer TOKEN`).
+        scheme, _, token = str(headers.get("authorization") or "").partition(" ")
+        if self.token is not None and (scheme.lower() != "bearer" or token != self.token):
             return 401, _status(401, "Unauthorized", "Unauthorized")
         if fault is not None and fault.delay:
             self._stopping.wait(fault.delay)

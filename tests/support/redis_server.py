@@ -26,6 +26,7 @@ class RedisServer:
     data_dir: Path
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    extra_args: tuple[str, ...] = ()  # e.g. cluster mode, or `--replicaof host port`
 
     @property
     def url(self) -> str:
@@ -48,6 +49,7 @@ class RedisServer:
                 "",
                 "--daemonize",
                 "no",
+                *self.extra_args,
             ],  # fmt: skip
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -148,6 +148,13 @@ def _check_credential(
     certificate = _certificate_for(snapshot=snapshot, secret=credential, namespaces=homes)
     involved = (gref,) + ((objects.ref(certificate),) if certificate else ())
     before = len(problems)
+    if secret is None and not any(snapshot.secrets_readable_in(ns) for ns in homes):
+        # meshgate lists Secrets only in MESHGATE_SECRET_NAMESPACES: not looked for, not missing
+        undecided.append(
+            f"Secret {credential} of {gref} in {' or '.join(homes)} was not looked for "
+            "(meshgate lists Secrets only in MESHGATE_SECRET_NAMESPACES)"
+        )
+        return
     if secret is None:
         problems[(gref, f"secret {credential}")] = findings.make(
             findings.CREDENTIAL_SECRET_MISSING,

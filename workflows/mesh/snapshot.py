@@ -58,6 +58,7 @@ class ClusterSnapshot:
     unserved: frozenset[Kind] = frozenset()
     istio_namespace: str = meshconfig.DEFAULT_ISTIO_NAMESPACE
     source: str = ""
+    secret_namespaces: frozenset[str] | None = None  # None: Secrets listed in every namespace
 
     @cached_property
     def mesh_config(self) -> meshconfig.MeshConfig:
@@ -81,6 +82,16 @@ class ClusterSnapshot:
         outbound policy are unknown.
         """
         return not self.error(kind)
+
+    def secrets_readable_in(self, namespace: str) -> bool:
+        """True when the Secrets of `namespace` were listed (so an absent one is absent).
+
+        meshgate lists Secrets only in the namespaces `secret_namespaces` names (the ingress
+        gateways'); a Secret elsewhere is neither present nor absent: it was not looked for.
+        """
+        return self.readable(Kind.SECRET) and (
+            self.secret_namespaces is None or namespace in self.secret_namespaces
+        )
 
     def error(self, kind: Kind) -> str:
         """Why the kind could not be read ("" when it was)."""

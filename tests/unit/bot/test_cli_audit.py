@@ -224,4 +224,4 @@ def test_unusable_kube_context_exits_2(tmp_path: Path) -> None:
         check=False,
     )
     assert done.returncode == 2
-    assert "cannot use kubeconfig context prod" in done.stderr
+    assert "cannot use the context prod" in done.stderr
