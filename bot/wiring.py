@@ -9,6 +9,7 @@ all get their bot from it, so the app the tests drive is the app `serve` runs.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -20,11 +21,14 @@ from bot.errors import StartupError
 from bot.settings import Settings
 from bot.state.embedded import EmbeddedRedis
 from bot.state.store import RedisStore
+from bot.state.watch import RedisWatchStore
+from bot.watching import Watcher
 from commands.context import Context
 from workflows import playbook as playbooks
 from workflows.playbook import Playbook
 from workflows.ports import ClusterReader, ClusterWriter
 from workflows.rollout.state import Approvers
+from workflows.watch.sweeping import Policy
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.background import BackgroundScheduler
@@ -58,8 +62,9 @@ class Bot:
 
     ctx: Context
     store: RedisStore
+    watcher: Watcher
     slack: SlackParts | None = None
-    scheduler: BackgroundScheduler | None = None  # when scheduled work runs (`serve`)
+    scheduler: BackgroundScheduler | None = None  # when scheduled work runs (`serve`, `watch`)
 
 
 @contextmanager
@@ -74,12 +79,16 @@ def open_bot(
     clock: Callable[[], datetime] = utc_now,
     playbook: Playbook | None = None,
     default_approvers: tuple[str, ...] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    monotonic: Callable[[], float] = time.monotonic,
 ) -> Iterator[Bot]:
     """The bot the settings describe; everything it started is stopped on exit.
 
     `slack` is a checked bot.slack.config.SlackSettings (None: a console or CLI without
-    Slack). `schedule` starts the scheduled sweeps (`serve`). `clock` and `playbook` override
-    the wall clock and the configured playbook (tests, the demo).
+    Slack). `schedule` starts the scheduled sweeps (`serve`, `meshgate watch`): approval
+    expiry (with Slack) and the regression watch. `clock` and `playbook` override the wall
+    clock and the configured playbook (tests, the demo); `sleep` and `monotonic` pace Slack
+    messages (tests and benches move time instead of waiting).
     """
     book = playbook or load_playbook(settings.playbook)
     with ExitStack() as stack:
@@ -91,6 +100,7 @@ def open_bot(
         store = RedisStore.from_url(url)
         stack.callback(store.close)
         approvers = default_approvers if default_approvers is not None else settings.approvers
+        watch_store = RedisWatchStore(store.client)
         ctx = Context(
             store=store,
             playbook=book,
@@ -99,6 +109,17 @@ def open_bot(
             default_approvers=Approvers.parse(approvers),
             writer=writer,
             read_only_cluster=writer is None,
+            watch=watch_store,
+        )
+        policy = Policy(
+            blind_after=settings.watch_blind_after, escalate_after=settings.watch_escalate_after
+        )
+        watcher = Watcher(
+            ctx=ctx,
+            store=watch_store,
+            notifier=None,
+            policy=policy,
+            interval=settings.watch_interval,
         )
         parts = None
         scheduler = None
@@ -106,12 +127,26 @@ def open_bot(
             from bot.slack import app as slack_app  # Slack libraries load only for Slack
 
             ctx, parts = slack_app.build(
-                ctx=ctx, store=store, slack=slack, slash_command=settings.slash_command
+                ctx=ctx,
+                store=store,
+                slack=slack,
+                slash_command=settings.slash_command,
+                watcher=watcher,
+                alert_channel=settings.alert_channel,
+                oncall_group=settings.oncall_group,
+                sleep=sleep,
+                monotonic=monotonic,
             )
             stack.callback(parts.worker.close)
-            if schedule:
+        if schedule:
+            from apscheduler.schedulers.background import BackgroundScheduler
+
+            scheduler = BackgroundScheduler(timezone="UTC")
+            if parts is not None:
                 from bot.slack import expiry
 
-                scheduler = expiry.start(ctx=ctx, publisher=parts.publisher, state=parts.state)
-                stack.callback(scheduler.shutdown, wait=False)
-        yield Bot(ctx=ctx, store=store, slack=parts, scheduler=scheduler)
+                expiry.schedule(scheduler, ctx=ctx, publisher=parts.publisher, state=parts.state)
+            watcher.schedule(scheduler)
+            scheduler.start()
+            stack.callback(scheduler.shutdown, wait=False)
+        yield Bot(ctx=ctx, store=store, watcher=watcher, slack=parts, scheduler=scheduler)

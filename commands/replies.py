@@ -136,6 +136,25 @@ class HelpLine(_Reply):
     summary: str
 
 
+class AlertView(_Reply):
+    """One alert as people see it (the `ack` and `snooze` replies, App Home, the CLI)."""
+
+    id: str
+    cause: str
+    kinds: list[str]
+    services: list[str]
+    status: str
+    opened_at: str
+    resolved_at: str | None = None
+    lasted_s: int | None = None  # how long a resolved alert was open, in seconds
+    detail: str | None = None
+    acked_by: str | None = None
+    acked_at: str | None = None
+    snoozed_by: str | None = None
+    snoozed_until: str | None = None
+    escalated_at: str | None = None
+
+
 class Reply(_Reply):
     """The answer to one command."""
 
@@ -150,6 +169,7 @@ class Reply(_Reply):
     history: list[HistoryLine] | None = None
     help: list[HelpLine] | None = None
     audit: AuditReport | None = None
+    alert: AlertView | None = None
 
     @property
     def moved(self) -> bool:

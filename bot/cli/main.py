@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import io
 import logging
 import sys
 from collections.abc import Sequence
@@ -18,11 +19,14 @@ from bot import settings as settings_module
 from bot import wiring
 from bot.cli import audit as cli_audit
 from bot.cli import serve as cli_serve
+from bot.cli import watch as cli_watch
 from bot.console import session as console
 from bot.errors import StartupError
 from bot.kube.manifests import ManifestReader
+from bot.kube.overlay import OverlayError, OverlayReader
 from bot.settings import Settings
 from bot.state.embedded import EmbeddedRedisError
+from commands import baselines
 from workflows import playbook as playbooks
 from workflows.ports import ClusterReader, ClusterWriter
 
@@ -41,6 +45,10 @@ You are {actor}; approvers are {approvers}. Try, one per line:
   approve shop/productpage    approve (the requester cannot approve their own)
   history shop/productpage    who did what, when
   help                        every command
+The regression watch holds every demo service to its posture at start. Try:
+  :apply weaken-mtls          apply a change that turns mTLS off in `shop` (in memory)
+  :sweep                      one watch sweep: one alert for that one cause
+  ack ALERT                   acknowledge it (the id is on the alert line)
 """
 
 
@@ -82,6 +90,7 @@ def _parser() -> argparse.ArgumentParser:
 
     cli_audit.register(sub)
     cli_serve.register(sub)
+    cli_watch.register(sub)
 
     book = sub.add_parser("playbook", help="work with playbooks")
     book_sub = book.add_subparsers(metavar="ACTION")
@@ -100,14 +109,49 @@ def _demo(args: argparse.Namespace) -> int:
         TOUR.format(state=state_dir, actor=args.actor, approvers=", ".join(approvers)),
         file=sys.stderr,
     )
-    return _run_console(
-        settings,
-        cluster=ManifestReader(mesh),
-        state_dir=state_dir,
-        actor=args.actor,
-        fmt=args.format,
-        approvers=approvers,
-    )
+    cluster = OverlayReader(ManifestReader(mesh))
+    with wiring.open_bot(
+        settings, cluster=cluster, state_dir=state_dir, default_approvers=approvers
+    ) as bot:
+        if not bot.store.client.exists("meshgate:baselines"):
+            baselines.record_current(bot.ctx, phase="demo")
+        prompt = "meshgate> " if sys.stdin.isatty() and args.format == "text" else ""
+        return console.run(
+            sys.stdin,
+            ctx=bot.ctx,
+            actor=args.actor,
+            out=sys.stdout,
+            fmt=args.format,
+            prompt=prompt,
+            directives=demo_directives(bot, cluster, fmt=args.format),
+        )
+
+
+def demo_directives(
+    bot: wiring.Bot, cluster: OverlayReader, *, fmt: console.Format
+) -> dict[str, console.Directive]:
+    """The demo console's `:apply FILE` (a packaged change by name, or a path) and `:sweep`."""
+    changes = Path(str(resources.files("bot").joinpath("demo_changes")))
+
+    def apply(args: list[str]) -> list[str]:
+        if len(args) != 1:
+            names = ", ".join(sorted(p.stem for p in changes.glob("*.yaml")))
+            return [f"usage: :apply FILE (a manifest path, or one of: {names})"]
+        path = Path(args[0])
+        if not path.exists():
+            path = changes / f"{args[0].removesuffix('.yaml')}.yaml"
+        try:
+            done = cluster.apply_file(path)
+        except OverlayError as e:
+            return [f"error: {e}"]
+        return [f"applied {', '.join(done)} to the demo mesh (in memory); `:sweep` to check"]
+
+    def sweep(args: list[str]) -> list[str]:
+        out = io.StringIO()
+        cli_watch.print_result(bot.watcher.sweep(), fmt=fmt, out=out, err=out)
+        return out.getvalue().rstrip("\n").split("\n")
+
+    return {"apply": apply, "sweep": sweep}
 
 
 def _console(args: argparse.Namespace) -> int:

@@ -8,7 +8,7 @@ prints one reply per line (DESIGN.md, "Reply JSON"); text goes through bot.conso
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Literal, TextIO
 
 from bot.console import render as console_render
@@ -18,6 +18,8 @@ from commands.errors import UsageError
 from commands.replies import Reply
 
 Format = Literal["text", "json"]
+Directive = Callable[[list[str]], list[str]]
+"""An extra `:name ARGS` of a front end (the demo's `:apply FILE`, `:sweep`): lines to print."""
 _ACTOR = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 
 
@@ -29,8 +31,12 @@ def run(
     out: TextIO,
     fmt: Format,
     prompt: str = "",
+    directives: Mapping[str, Directive] | None = None,
 ) -> int:
-    """Run every line; return 0, or 1 when the last command failed (for scripts)."""
+    """Run every line; return 0, or 1 when the last command failed (for scripts).
+
+    `directives` adds `:name ARGS` lines of the front end's own; each prints what it returns.
+    """
     status = 0
     if prompt:
         out.write(prompt)
@@ -40,16 +46,24 @@ def run(
         if line in (":quit", ":q", ":exit"):
             break
         if line and not line.startswith("#"):
-            if line.startswith(":"):
+            name = line.split()[0]
+            if directives and name.startswith(":") and name[1:] in directives:
+                for said in directives[name[1:]](line.split()[1:]):
+                    out.write(said + "\n")
+                reply = Reply(command=":as", ok=True)  # printed above; nothing more to show
+                actor_line = False
+            elif line.startswith(":"):
                 actor, reply = _directive(line, actor)
+                actor_line = True
             else:
                 reply = dispatch.execute(line, actor=actor, ctx=ctx)
+                actor_line = False
             status = 0 if reply.ok else 1
             if fmt == "json" and reply.command != ":as":
                 out.write(console_render.as_json(reply) + "\n")
-            elif fmt == "text" and reply.command == ":as":
+            elif fmt == "text" and reply.command == ":as" and actor_line:
                 out.write(f"now acting as {actor}\n")
-            elif fmt == "text":
+            elif fmt == "text" and reply.command != ":as":
                 out.write(console_render.render(reply) + "\n")
         if prompt:
             out.write(prompt)
