@@ -37,6 +37,7 @@ test: lint typecheck unit
 bench: $(STAMP)
 	$(BIN)/python bench/audit_scale.py
 	$(BIN)/python bench/slack_ack_latency.py
+	$(BIN)/python bench/watch_scale.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
