@@ -16,7 +16,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.errors import StartupError
 from bot.state import urls as redis_urls
-from workflows.playbook import Duration
+from workflows.playbook import Duration, parse_duration
 
 DEFAULT_STATE_DIR = Path("~/.local/state/meshgate")
 # RFC 1123 label: what Kubernetes accepts as a namespace name.
@@ -54,6 +54,12 @@ class Settings(BaseSettings):
     read_only: bool = False
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
+    # The regression watch (issue 11): how often it sweeps, when it calls itself blind, when an
+    # unacknowledged alert mentions the on-call user group (`off`: never).
+    watch_interval: Duration = Field(default=timedelta(seconds=60))
+    watch_blind_after: int = Field(default=3, ge=1, le=100)
+    watch_escalate_after: Annotated[timedelta | None, NoDecode] = timedelta(minutes=30)
+    oncall_group: str | None = None
 
     @field_validator("approvers", "secret_namespaces", mode="before")
     @classmethod
@@ -72,6 +78,21 @@ class Settings(BaseSettings):
         if bad:
             raise ValueError(f"not a namespace name: {', '.join(b[:63] for b in bad)}")
         return value
+
+    @field_validator("watch_interval")
+    @classmethod
+    def _sensible_interval(cls, value: timedelta) -> timedelta:
+        if not timedelta(seconds=10) <= value <= timedelta(hours=24):
+            raise ValueError("a watch interval between 10s and 24h, e.g. 60s or 5m")
+        return value
+
+    @field_validator("watch_escalate_after", mode="before")
+    @classmethod
+    def _escalation(cls, value: object) -> object:
+        """`30m`, `2h`; `off` (or empty) never escalates."""
+        if isinstance(value, str) and value.strip().lower() in ("", "off", "never", "0"):
+            return None
+        return parse_duration(value)
 
     @field_validator("redis_url")
     @classmethod

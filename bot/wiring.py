@@ -9,6 +9,7 @@ all get their bot from it, so the app the tests drive is the app `serve` runs.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -20,11 +21,14 @@ from bot.errors import StartupError
 from bot.settings import Settings
 from bot.state.embedded import EmbeddedRedis
 from bot.state.store import RedisStore
+from bot.state.watch import RedisWatchStore
+from bot.watching import Watcher
 from commands.context import Context
 from workflows import playbook as playbooks
 from workflows.playbook import Playbook
 from workflows.ports import ClusterReader, ClusterWriter
 from workflows.rollout.state import Approvers
+from workflows.watch.sweeping import Policy
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.background import BackgroundScheduler
@@ -58,8 +62,9 @@ class Bot:
 
     ctx: Context
     store: RedisStore
+    watcher: Watcher
     slack: SlackParts | None = None
-    scheduler: BackgroundScheduler | None = None  # when scheduled work runs (`serve`)
+    scheduler: BackgroundScheduler | None = None  # when scheduled work runs (`serve`, `watch`)
 
 
 @contextmanager
@@ -75,14 +80,18 @@ def open_bot(
     playbook: Playbook | None = None,
     default_approvers: tuple[str, ...] | None = None,
     prometheus_url: str | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    monotonic: Callable[[], float] = time.monotonic,
 ) -> Iterator[Bot]:
     """The bot the settings describe; everything it started is stopped on exit.
 
     `slack` is a checked bot.slack.config.SlackSettings (None: a console or CLI without
-    Slack). `schedule` starts the scheduled sweeps (`serve`). `clock` and `playbook` override
-    the wall clock and the configured playbook (tests, the demo); `prometheus_url` overrides
-    MESHGATE_PROMETHEUS_URL (the demo's local Prometheus). Without either, metric items are
-    `unknown` and say how to configure one.
+    Slack). `schedule` starts the scheduled sweeps (`serve`, `meshgate watch`): approval
+    expiry and before/after metric comparisons (with Slack) and the regression watch. `clock`
+    and `playbook` override the wall clock and the configured playbook (tests, the demo);
+    `prometheus_url` overrides MESHGATE_PROMETHEUS_URL (the demo's local Prometheus; without
+    either, metric items are `unknown` and say how to configure one); `sleep` and `monotonic`
+    pace Slack messages (tests and benches move time instead of waiting).
     """
     book = playbook or load_playbook(settings.playbook)
     with ExitStack() as stack:
@@ -105,6 +114,7 @@ def open_bot(
                 raise StartupError(str(e)) from e
             metrics = PrometheusMetrics(prometheus.PrometheusClient(config))
             stack.callback(metrics.close)
+        watch_store = RedisWatchStore(store.client)
         ctx = Context(
             store=store,
             playbook=book,
@@ -115,6 +125,17 @@ def open_bot(
             metrics=metrics,
             compare_after=settings.metrics_compare_after,
             read_only_cluster=writer is None,
+            watch=watch_store,
+        )
+        policy = Policy(
+            blind_after=settings.watch_blind_after, escalate_after=settings.watch_escalate_after
+        )
+        watcher = Watcher(
+            ctx=ctx,
+            store=watch_store,
+            notifier=None,
+            policy=policy,
+            interval=settings.watch_interval,
         )
         parts = None
         scheduler = None
@@ -122,14 +143,25 @@ def open_bot(
             from bot.slack import app as slack_app  # Slack libraries load only for Slack
 
             ctx, parts = slack_app.build(
-                ctx=ctx, store=store, slack=slack, slash_command=settings.slash_command
+                ctx=ctx,
+                store=store,
+                slack=slack,
+                slash_command=settings.slash_command,
+                watcher=watcher,
+                alert_channel=settings.alert_channel,
+                oncall_group=settings.oncall_group,
+                sleep=sleep,
+                monotonic=monotonic,
             )
             stack.callback(parts.worker.close)
-            if schedule:
+        if schedule:
+            from apscheduler.schedulers.background import BackgroundScheduler
+
+            scheduler = BackgroundScheduler(timezone="UTC")
+            if parts is not None:
                 from bot.slack import comparisons, expiry
 
-                scheduler = expiry.start(ctx=ctx, publisher=parts.publisher, state=parts.state)
-                stack.callback(scheduler.shutdown, wait=False)
+                expiry.schedule(scheduler, ctx=ctx, publisher=parts.publisher, state=parts.state)
                 scheduler.add_job(
                     comparisons.sweep,
                     "interval",
@@ -138,4 +170,7 @@ def open_bot(
                     max_instances=1,
                     coalesce=True,
                 )
-        yield Bot(ctx=ctx, store=store, slack=parts, scheduler=scheduler)
+            watcher.schedule(scheduler)
+            scheduler.start()
+            stack.callback(scheduler.shutdown, wait=False)
+        yield Bot(ctx=ctx, store=store, watcher=watcher, slack=parts, scheduler=scheduler)

@@ -7,7 +7,7 @@ console's JSON `message` all say the same thing. Each surface adds its own layou
 
 from __future__ import annotations
 
-from commands.replies import ChangeSummary, ClusterAction, ClusterChange, Reply
+from commands.replies import AlertView, ChangeSummary, ClusterAction, ClusterChange, Reply
 from workflows.gates.checklist import timestamp
 from workflows.playbook import PhaseChange
 from workflows.rollout.happenings import Happening, HappeningKind
@@ -94,6 +94,8 @@ def message(reply: Reply) -> str | None:
         parts.append(f"{len(reply.history)} entries")
     if reply.help is not None:
         parts.append("meshgate commands")
+    if reply.alert is not None:
+        parts.append(alert_done(reply.command, reply.alert))
     if reply.audit is not None:
         report = reply.audit
         errors = sum(1 for s in report.services for f in s.findings if f.severity.value == "error")
@@ -106,3 +108,56 @@ def history_detail(line_detail: str, happened: list[Happening] | None, *, servic
     if happened:
         return happenings(happened, service=service)
     return line_detail
+
+
+_KIND_WORDS = {
+    "mtls_weakened": "mTLS weakened",
+    "sidecar_missing": "sidecar missing",
+    "default_deny_removed": "default deny removed",
+    "allow_broadened": "access broadened",
+    "policy_unenforced": "policy no longer enforced",
+    "plaintext_traffic": "plaintext traffic",
+    "watch_blind": "watch is blind",
+}
+
+
+def duration(seconds: int) -> str:
+    """`42m`, `1h 5m`, `2d 3h`: how long something lasted, to the minute (seconds if shorter)."""
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes = seconds // 60
+    days, hours, mins = minutes // 1440, minutes // 60 % 24, minutes % 60
+    parts = [f"{days}d" if days else "", f"{hours}h" if hours else "", f"{mins}m" if mins else ""]
+    return " ".join(p for p in parts if p)
+
+
+def alert_headline(alert: AlertView) -> str:
+    """What the alert is about, in one line: kinds, how many services, the cause."""
+    if "watch_blind" in alert.kinds:
+        return f"meshgate watch is blind: {alert.detail or 'cluster reads fail'}"
+    kinds = ", ".join(_KIND_WORDS.get(k, k) for k in alert.kinds)
+    count = len(alert.services)
+    services = alert.services[0] if count == 1 else f"{count} services"
+    return f"{kinds} on {services}, caused by {alert.cause}"
+
+
+def alert_status(alert: AlertView) -> str:
+    """Where the alert stands: open since, acknowledged, snoozed, escalated, or resolved."""
+    if alert.status == "resolved":
+        lasted = f" after {duration(alert.lasted_s)}" if alert.lasted_s is not None else ""
+        return f"resolved at {alert.resolved_at}{lasted}"
+    parts = [f"open since {alert.opened_at}"]
+    if alert.acked_by:
+        parts.append(f"acknowledged by {alert.acked_by} at {alert.acked_at}")
+    if alert.snoozed_until:
+        parts.append(f"snoozed by {alert.snoozed_by} until {alert.snoozed_until}")
+    if alert.escalated_at:
+        parts.append(f"escalated at {alert.escalated_at}")
+    return "; ".join(parts)
+
+
+def alert_done(verb: str, alert: AlertView) -> str:
+    """What `ack` or `snooze` did."""
+    if verb == "snooze":
+        return f"alert {alert.id} snoozed by {alert.snoozed_by} until {alert.snoozed_until}"
+    return f"alert {alert.id} acknowledged by {alert.acked_by} at {alert.acked_at}"

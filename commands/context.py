@@ -15,6 +15,7 @@ from workflows.gates.checks import CheckFunction
 from workflows.playbook import Playbook
 from workflows.ports import ClusterReader, ClusterWriter, Directory, MetricsSource, StateStore
 from workflows.rollout.state import Approvers
+from workflows.watch.ports import WatchStore
 
 
 @dataclass(frozen=True)
@@ -33,3 +34,4 @@ class Context:
     checks: Mapping[str, CheckFunction] = field(default_factory=lambda: posture_checks.CHECKS)
     read_only_cluster: bool = True  # no writer: phases complete but their changes are not made
     history_limit: int = 50
+    watch: WatchStore | None = None  # baselines and alerts (None: no regression watch)

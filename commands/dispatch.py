@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from commands import audit, history, listing, metrics, not_yet, parsing, status, transitions
+from commands import alerts, audit, history, listing, metrics, parsing, status, transitions
 from commands import help as help_verb
 from commands.context import Context
 from commands.errors import CommandError
@@ -42,8 +42,8 @@ _QUERIES: dict[type[Any], Handler] = {
     parsing.History: history.handle,
     parsing.Metrics: metrics.handle,
     parsing.Audit: audit.handle,
-    parsing.Ack: not_yet.handle,
-    parsing.Snooze: not_yet.handle,
+    parsing.Ack: alerts.handle,
+    parsing.Snooze: alerts.handle,
 }
 _EVENTS = (Start, Advance, Approve, Reject, Attest, Rollback, Abort, ApplyFailed)
 

@@ -153,6 +153,25 @@ class HelpLine(_Reply):
     summary: str
 
 
+class AlertView(_Reply):
+    """One alert as people see it (the `ack` and `snooze` replies, App Home, the CLI)."""
+
+    id: str
+    cause: str
+    kinds: list[str]
+    services: list[str]
+    status: str
+    opened_at: str
+    resolved_at: str | None = None
+    lasted_s: int | None = None  # how long a resolved alert was open, in seconds
+    detail: str | None = None
+    acked_by: str | None = None
+    acked_at: str | None = None
+    snoozed_by: str | None = None
+    snoozed_until: str | None = None
+    escalated_at: str | None = None
+
+
 class Reply(_Reply):
     """The answer to one command."""
 
@@ -168,6 +187,7 @@ class Reply(_Reply):
     help: list[HelpLine] | None = None
     audit: AuditReport | None = None
     metrics: MetricsView | None = None
+    alert: AlertView | None = None
 
     @property
     def moved(self) -> bool:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from commands import carrying, changes, checking
+from commands import baselines, carrying, changes, checking
 from commands.context import Context
 from commands.errors import CommandError
 from commands.replies import ErrorView, Reply
@@ -71,6 +71,7 @@ def run(event: Event, *, actor: str, ctx: Context) -> Reply:
     )
     if outcome.failed_apply is not None:
         transition = _after_failed_apply(event, transition, outcome, ctx=ctx, now=now)
+    warnings += baselines.after(ctx, transition)
     shown = _checklist_to_show(transition.rollout, ctx=ctx, reads=reads, event=event)
     view = rollout_view(transition.rollout, playbook=ctx.playbook, checklist=shown)
     error = None

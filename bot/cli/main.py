@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import io
 import os
 import sys
 from collections.abc import Sequence
@@ -20,12 +21,15 @@ from bot.cli import audit as cli_audit
 from bot.cli import cluster
 from bot.cli import metrics as cli_metrics
 from bot.cli import serve as cli_serve
+from bot.cli import watch as cli_watch
 from bot.console import session as console
 from bot.errors import StartupError
 from bot.kube.manifests import ManifestReader
+from bot.kube.overlay import OverlayError, OverlayReader
 from bot.metrics import demo as demo_metrics
 from bot.settings import Settings
 from bot.state.embedded import EmbeddedRedisError
+from commands import baselines
 from workflows import playbook as playbooks
 from workflows.ports import ClusterReader, ClusterWriter
 
@@ -44,6 +48,10 @@ You are {actor}; approvers are {approvers}. Try, one per line:
   approve shop/productpage    approve (the requester cannot approve their own)
   history shop/productpage    who did what, when
   help                        every command
+The regression watch holds every demo service to its posture at start. Try:
+  :apply weaken-mtls          apply a change that turns mTLS off in `shop` (in memory)
+  :sweep                      one watch sweep: one alert for that one cause
+  ack ALERT                   acknowledge it (the id is on the alert line)
 """
 
 
@@ -87,6 +95,7 @@ def _parser() -> argparse.ArgumentParser:
     cli_audit.register(sub)
     cli_metrics.register(sub)
     cli_serve.register(sub)
+    cli_watch.register(sub)
 
     book = sub.add_parser("playbook", help="work with playbooks")
     book_sub = book.add_subparsers(metavar="ACTION")
@@ -105,21 +114,60 @@ def _demo(args: argparse.Namespace) -> int:
         TOUR.format(state=state_dir, actor=args.actor, approvers=", ".join(approvers)),
         file=sys.stderr,
     )
+    cluster = OverlayReader(ManifestReader(mesh))
     # the demo's numbers: a local Prometheus over series made for the demo mesh, if it can run
     numbers = demo_metrics.start(work_dir=state_dir, now=wiring.utc_now())
     print(numbers.message, file=sys.stderr)
     try:
-        return _run_console(
+        with wiring.open_bot(
             settings,
-            cluster=ManifestReader(mesh),
+            cluster=cluster,
             state_dir=state_dir,
-            actor=args.actor,
-            fmt=args.format,
-            approvers=approvers,
+            default_approvers=approvers,
             prometheus_url=numbers.url,
-        )
+        ) as bot:
+            if not bot.store.client.exists("meshgate:baselines"):
+                baselines.record_current(bot.ctx, phase="demo")
+            prompt = "meshgate> " if sys.stdin.isatty() and args.format == "text" else ""
+            return console.run(
+                sys.stdin,
+                ctx=bot.ctx,
+                actor=args.actor,
+                out=sys.stdout,
+                fmt=args.format,
+                prompt=prompt,
+                directives=demo_directives(bot, cluster, fmt=args.format),
+                charts=state_dir / "charts",
+            )
     finally:
         numbers.stop()
+
+
+def demo_directives(
+    bot: wiring.Bot, cluster: OverlayReader, *, fmt: console.Format
+) -> dict[str, console.Directive]:
+    """The demo console's `:apply FILE` (a packaged change by name, or a path) and `:sweep`."""
+    changes = Path(str(resources.files("bot").joinpath("demo_changes")))
+
+    def apply(args: list[str]) -> list[str]:
+        if len(args) != 1:
+            names = ", ".join(sorted(p.stem for p in changes.glob("*.yaml")))
+            return [f"usage: :apply FILE (a manifest path, or one of: {names})"]
+        path = Path(args[0])
+        if not path.exists():
+            path = changes / f"{args[0].removesuffix('.yaml')}.yaml"
+        try:
+            done = cluster.apply_file(path)
+        except OverlayError as e:
+            return [f"error: {e}"]
+        return [f"applied {', '.join(done)} to the demo mesh (in memory); `:sweep` to check"]
+
+    def sweep(args: list[str]) -> list[str]:
+        out = io.StringIO()
+        cli_watch.print_result(bot.watcher.sweep(), fmt=fmt, out=out, err=out)
+        return out.getvalue().rstrip("\n").split("\n")
+
+    return {"apply": apply, "sweep": sweep}
 
 
 def _console(args: argparse.Namespace) -> int:

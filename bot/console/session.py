@@ -10,7 +10,7 @@ as kubectl does.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Literal, TextIO
 
@@ -21,6 +21,8 @@ from commands.errors import UsageError
 from commands.replies import Reply
 
 Format = Literal["text", "json"]
+Directive = Callable[[list[str]], list[str]]
+"""An extra `:name ARGS` of a front end (the demo's `:apply FILE`, `:sweep`): lines to print."""
 _ACTOR = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 # Verbs whose first argument is a service, NS/NAME (commands/parsing.py's usage table).
 _SERVICE_VERBS = frozenset(
@@ -50,10 +52,12 @@ def run(
     fmt: Format,
     prompt: str = "",
     charts: Path | None = None,
+    directives: Mapping[str, Directive] | None = None,
 ) -> int:
     """Run every line; return 0, or 1 when the last command failed (for scripts).
 
     A `metrics` reply's chart is written as a PNG into `charts` and its path printed.
+    `directives` adds `:name ARGS` lines of the front end's own; each prints what it returns.
     """
     status = 0
     if prompt:
@@ -64,17 +68,25 @@ def run(
         if line in (":quit", ":q", ":exit"):
             break
         if line and not line.startswith("#"):
-            if line.startswith(":"):
+            name = line.split()[0]
+            if directives and name.startswith(":") and name[1:] in directives:
+                for said in directives[name[1:]](line.split()[1:]):
+                    out.write(said + "\n")
+                reply = Reply(command=":as", ok=True)  # printed above; nothing more to show
+                actor_line = False
+            elif line.startswith(":"):
                 actor, reply = _directive(line, actor)
+                actor_line = True
             else:
                 reply = dispatch.execute(line, actor=actor, ctx=ctx)
+                actor_line = False
             status = 0 if reply.ok else 1
             chart = console_render.write_chart(reply, folder=charts) if charts else None
             if fmt == "json" and reply.command != ":as":
                 out.write(console_render.as_json(reply, chart=chart) + "\n")
-            elif fmt == "text" and reply.command == ":as":
+            elif fmt == "text" and reply.command == ":as" and actor_line:
                 out.write(f"now acting as {actor}\n")
-            elif fmt == "text":
+            elif fmt == "text" and reply.command != ":as":
                 out.write(console_render.render(reply) + "\n")
                 if chart is not None:
                     out.write(f"chart: {chart}\n")

@@ -8,19 +8,24 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
+from bot.slack.alerting import SlackAlerts
 from bot.slack.config import SlackSettings
 from bot.slack.directory import SlackDirectory
-from bot.slack.listeners import Deps, actions, commands, events, views
+from bot.slack.listeners import Deps, actions, alert_actions, commands, events, views
+from bot.slack.pacing import PacedRetryHandler, Pacer
 from bot.slack.publishing import Publisher
 from bot.slack.state import SlackState
 from bot.slack.worker import Worker
 from bot.state.store import RedisStore
+from bot.watching import Watcher
 from commands.context import Context
 
 # Slack's Retry-After is honoured for up to this many retries per call (then the call fails).
@@ -38,6 +43,7 @@ class SlackParts:
     publisher: Publisher
     worker: Worker
     app: App
+    alerts: SlackAlerts
 
 
 def web_client(*, token: str, base_url: str | None) -> WebClient:
@@ -48,21 +54,52 @@ def web_client(*, token: str, base_url: str | None) -> WebClient:
 
 
 def build(
-    *, ctx: Context, store: RedisStore, slack: SlackSettings, slash_command: str
+    *,
+    ctx: Context,
+    store: RedisStore,
+    slack: SlackSettings,
+    slash_command: str,
+    watcher: Watcher,
+    alert_channel: str | None = None,
+    oncall_group: str | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    monotonic: Callable[[], float] = time.monotonic,
 ) -> tuple[Context, SlackParts]:
-    """The context with Slack's user groups as its directory, and the Slack parts over it."""
+    """The context with Slack's user groups as its directory, and the Slack parts over it.
+
+    The watcher gets the Slack notifier of the alerts (paced by `sleep` and `monotonic`).
+    """
     client = web_client(token=slack.bot_token, base_url=slack.api_url)
     ctx = dataclasses.replace(ctx, directory=SlackDirectory(client))
     state = SlackState(store.client)
     publisher = Publisher(client=client, state=state, ctx=ctx)
+    pacer = Pacer(sleep=sleep, monotonic=monotonic)
+    alert_client = WebClient(token=slack.bot_token, base_url=slack.api_url or WebClient.BASE_URL)
+    alert_client.retry_handlers.append(PacedRetryHandler(pacer, max_retry_count=RATE_LIMIT_RETRIES))
+    alerts = SlackAlerts(
+        client=alert_client,
+        state=state,
+        pacer=pacer,
+        channel=alert_channel,
+        oncall_group=oncall_group,
+    )
+    watcher.notifier = alerts
     worker = Worker()
     deps = Deps(
-        ctx=ctx, state=state, publisher=publisher, worker=worker, slash_command=slash_command
+        ctx=ctx,
+        state=state,
+        publisher=publisher,
+        worker=worker,
+        slash_command=slash_command,
+        watcher=watcher,
     )
     app = build_app(client=client, signing_secret=slack.signing_secret or _SOCKET_MODE_SECRET)
-    for listeners in (commands, actions, views, events):
+    for listeners in (commands, actions, alert_actions, views, events):
         listeners.register(app, deps)
-    return ctx, SlackParts(client=client, state=state, publisher=publisher, worker=worker, app=app)
+    parts = SlackParts(
+        client=client, state=state, publisher=publisher, worker=worker, app=app, alerts=alerts
+    )
+    return ctx, parts
 
 
 def build_app(*, client: WebClient, signing_secret: str) -> App:

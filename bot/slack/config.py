@@ -48,6 +48,8 @@ def check_slack_settings(settings: Settings) -> SlackSettings:
         problems.append("MESHGATE_SLACK_API_URL must be an http(s) URL ending in /api/")
     if settings.alert_channel and not _CHANNEL_ID.match(settings.alert_channel):
         problems.append("MESHGATE_ALERT_CHANNEL must be a channel id like C0123ABCD")
+    if settings.oncall_group and not re.match(r"^S[A-Z0-9]{2,}$", settings.oncall_group):
+        problems.append("MESHGATE_ONCALL_GROUP must be a Slack user-group id like S0123ABCD")
     bad = [a for a in settings.approvers if not _SLACK_ID.match(a)]
     if bad:
         problems.append(

@@ -58,6 +58,15 @@ def start(*, ctx: Context, publisher: Publisher, state: SlackState) -> Backgroun
     Several replicas may run it; one of them claims each minute in Redis and sweeps.
     """
     scheduler = BackgroundScheduler(timezone="UTC")
+    schedule(scheduler, ctx=ctx, publisher=publisher, state=state)
+    scheduler.start()
+    return scheduler
+
+
+def schedule(
+    scheduler: BackgroundScheduler, *, ctx: Context, publisher: Publisher, state: SlackState
+) -> None:
+    """Add the expiry sweep, every minute, to a scheduler (the one the watch runs on)."""
     scheduler.add_job(
         sweep_once_per_tick,
         "interval",
@@ -66,5 +75,3 @@ def start(*, ctx: Context, publisher: Publisher, state: SlackState) -> Backgroun
         max_instances=1,
         coalesce=True,
     )
-    scheduler.start()
-    return scheduler

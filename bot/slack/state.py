@@ -6,12 +6,14 @@ Keys (DESIGN.md, "State in Redis"):
     meshgate:delivery:<id>             a claimed Slack delivery (event_id / trigger_id), with TTL
     meshgate:home:<user>               the hash of the App Home view last published to a user
     meshgate:tick:<job>:<n>            the replica that runs a scheduled job's n-th tick
+    meshgate:{alert:ID}:message        an alert's message, its escalation, the threads noted
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 import redis
 
@@ -21,6 +23,8 @@ from workflows.ports import StoreUnavailable
 _PREFIX = "meshgate"
 # Slack retries a delivery for up to about an hour (three retries, backing off); keep claims 2 h.
 _CLAIM_TTL_S = 2 * 3600
+# An alert's message is remembered for two weeks: longer than a resolved alert is kept.
+_ALERT_TTL_S = 14 * 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -102,3 +106,19 @@ class SlackState:
         """Keep the view hash for the next views.publish."""
         with translated("recording an App Home hash"):
             self._redis.set(f"{_PREFIX}:home:{user}", view_hash)
+
+    def alert_message(self, alert_id: str) -> dict[str, Any] | None:
+        """Where an alert's message lives and what was said about it (see bot.slack.alerting)."""
+        with translated(f"reading the message of alert {alert_id}"):
+            raw = self._redis.get(f"{_PREFIX}:{{alert:{alert_id}}}:message")
+        if raw is None:
+            return None
+        data = json.loads(raw)
+        return data if isinstance(data, dict) else None
+
+    def remember_alert_message(self, alert_id: str, data: dict[str, Any]) -> None:
+        """Record an alert's message (kept as long as a resolved alert: a week, then twice)."""
+        with translated(f"recording the message of alert {alert_id}"):
+            self._redis.set(
+                f"{_PREFIX}:{{alert:{alert_id}}}:message", json.dumps(data), ex=_ALERT_TTL_S
+            )

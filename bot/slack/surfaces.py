@@ -15,8 +15,9 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot import wording
 from bot.slack import blocks
-from commands.replies import RolloutSummary
+from commands.replies import AlertView, RolloutSummary
 
 
 def reject_modal(*, service: str, request_id: str, channel: str) -> View:
@@ -44,13 +45,26 @@ def reject_modal(*, service: str, request_id: str, channel: str) -> View:
     )
 
 
-def home_view(rollouts: Sequence[RolloutSummary], *, alerts_note: str) -> View:
-    """App Home: every rollout with its phase, state and pending approvals; alerts."""
-    shown: list[Block] = [
-        HeaderBlock(text=PlainTextObject(text="meshgate rollouts", emoji=False)),
-    ]
-    lines = blocks.rollouts_text(rollouts).split("\n")
-    shown.extend(blocks.section(chunk) for chunk in blocks.chunks(lines)[:90])
+def home_view(
+    rollouts: Sequence[RolloutSummary],
+    *,
+    alerts: Sequence[AlertView] | None = None,
+    alerts_note: str = "",
+) -> View:
+    """App Home: the open alerts first (what needs someone now), then every rollout."""
+    shown: list[Block] = [HeaderBlock(text=PlainTextObject(text="Open alerts", emoji=False))]
+    if alerts:
+        lines = [
+            f":rotating_light: `{a.id}` {blocks.escape(wording.alert_headline(a))}\n"
+            f"      {blocks.escape(wording.alert_status(a))}"
+            for a in alerts
+        ]
+        shown.extend(blocks.section(chunk) for chunk in blocks.chunks(lines)[:40])
+    else:
+        said = alerts_note or "No open alerts: every watched service holds its baseline."
+        shown.append(blocks.section(blocks.escape(said)))
     shown.append(DividerBlock())
-    shown.append(blocks.section(f"*Alerts:* {blocks.escape(alerts_note)}"))
+    shown.append(HeaderBlock(text=PlainTextObject(text="meshgate rollouts", emoji=False)))
+    lines = blocks.rollouts_text(rollouts).split("\n")
+    shown.extend(blocks.section(chunk) for chunk in blocks.chunks(lines)[:50])
     return View(type="home", blocks=shown[:100])

@@ -314,8 +314,8 @@ def test_a_slack_retry_does_not_repeat_the_action(served: ServedApp) -> None:
         (f"metrics {SVC}", "unavailable"),
         ("audit shop/ratings", "mTLS STRICT · authz default deny"),
         (f"history {SVC}", "no history for shop/productpage"),
-        ("ack a1b2", "alerts come with scheduled checks"),
-        ("snooze a1b2 2h", "alerts come with scheduled checks"),
+        ("ack a1b2", "no alert a1b2"),
+        ("snooze a1b2 2h", "no alert a1b2"),
     ],
     ids=[
         "unknown-verb",
@@ -406,7 +406,7 @@ def test_app_home_lists_rollouts_and_publishes_with_hash(served: ServedApp) -> N
     view = eventually(lambda: slack.home_view(BOB), what="home view")
     shown = json.dumps(view["blocks"])
     assert "shop/productpage" in shown and "1 approval(s) pending" in shown
-    assert "no alerts are raised" in shown  # not checked is not "all clear"
+    assert "No open alerts" in shown
     body = slack_requests.event_callback_body(slack_requests.app_home_opened_event(user_id=BOB))
     served.send(body, content_type=slack_requests.JSON)
     eventually(lambda: len(slack.calls_to("views.publish")) == 2)

@@ -127,12 +127,14 @@ def serve_wsgi(app: Any) -> tuple[str, Callable[[], None]]:
     return f"http://127.0.0.1:{server.effective_port}/slack/events", stop
 
 
-def open_bot(slack: SlackWebStandIn | str, ctx: Context, stack: ExitStack) -> Bot:
+def open_bot(slack: SlackWebStandIn | str, ctx: Context, stack: ExitStack, **extra: Any) -> Bot:
     """The bot `meshgate serve` builds (bot.wiring.open_bot), talking to `slack`.
 
     `slack` is the stand-in (or its base URL); `ctx` gives what a test chooses: the Redis its
-    store talks to, the clock, the playbook, the cluster, and the default approvers.
+    store talks to, the clock, the playbook, the cluster, and the default approvers. `extra`
+    adds settings (e.g. `alert_channel`) and open_bot's `sleep` / `monotonic`.
     """
+    pacing = {k: extra.pop(k) for k in ("sleep", "monotonic") if k in extra}
     base_url = slack if isinstance(slack, str) else slack.base_url
     assert isinstance(ctx.store, RedisStore)
     kwargs = ctx.store.client.connection_pool.connection_kwargs
@@ -141,6 +143,7 @@ def open_bot(slack: SlackWebStandIn | str, ctx: Context, stack: ExitStack) -> Bo
         slack_signing_secret=SecretStr(SECRET),
         slack_api_url=base_url,
         redis_url=f"redis://{kwargs['host']}:{kwargs['port']}/{kwargs.get('db', 0)}",
+        **extra,
     )
     approvers = ctx.default_approvers
     return stack.enter_context(
@@ -153,12 +156,13 @@ def open_bot(slack: SlackWebStandIn | str, ctx: Context, stack: ExitStack) -> Bo
             clock=ctx.clock,
             playbook=ctx.playbook,
             default_approvers=tuple(sorted(approvers.users | approvers.groups)),
+            **pacing,
         )
     )
 
 
-def serve(slack: SlackWebStandIn, ctx: Context) -> ServedApp:
+def serve(slack: SlackWebStandIn, ctx: Context, **extra: Any) -> ServedApp:
     """Build the bot as `meshgate serve` does and serve it over HTTP on 127.0.0.1."""
     stack = ExitStack()
-    bot = open_bot(slack, ctx, stack)
+    bot = open_bot(slack, ctx, stack, **extra)
     return ServedApp(bot=bot, slack=slack, stack=stack).start()

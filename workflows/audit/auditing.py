@@ -68,13 +68,14 @@ def audit(
     *,
     snapshot: ClusterSnapshot,
     services: Sequence[ServiceRef] | None = None,
-    baseline: Mapping[str, Any] | None = None,
+    baseline: Mapping[str, Any] | AuditReport | None = None,
 ) -> AuditReport:
     """Audit `services` (default: default_services) and compare with `baseline` if given.
 
-    Raises BaselineInvalid when `baseline` is not a meshgate.audit/v1 report.
+    `baseline` is a report, or its data as read from a file (the watch passes the stored
+    baselines as a report). Raises BaselineInvalid when data is not a meshgate.audit/v1 report.
     """
-    before = parse(baseline) if baseline is not None else None
+    before = baseline if isinstance(baseline, AuditReport) or baseline is None else parse(baseline)
     refs = list(services) if services is not None else default_services(snapshot)
     postures = {str(ref): posture.assess(snapshot=snapshot, service=ref) for ref in refs}
     report = AuditReport(

@@ -38,8 +38,9 @@ def compare(
 ) -> list[Regression]:
     """Regressions of `current` against `baseline`, sorted by cause, kind and service."""
     found: list[Regression] = []
+    earlier = {s.service: s for s in baseline.services}  # one lookup per service, not a scan
     for now in current.services:
-        before = baseline.service(now.service)
+        before = earlier.get(now.service)
         posture = postures.get(now.service)
         if before is None or posture is None or not posture.found:
             continue

@@ -14,6 +14,7 @@ from typing import Any
 from bot.slack.publishing import Publisher
 from bot.slack.state import SlackState
 from bot.slack.worker import Worker
+from bot.watching import Watcher
 from commands.context import Context
 
 
@@ -26,6 +27,7 @@ class Deps:
     publisher: Publisher
     worker: Worker
     slash_command: str
+    watcher: Watcher | None = None  # shows an alert's change after an ack or snooze
 
     def hand_off(self, body: Mapping[str, Any], job: Callable[[], None], *, what: str) -> None:
         """Run `job` on the worker once per Slack delivery (retries are dropped there).

@@ -33,6 +33,8 @@ def register(app: App, deps: Deps) -> None:
                 deps.publisher.changed(reply, actor=actor, channel=channel, respond=respond)
                 return
             deps.publisher.ephemeral(channel=channel, user=actor, reply=reply, respond=respond)
+            if reply.ok and reply.alert is not None and deps.watcher is not None:
+                deps.watcher.deliver()  # the alert's message shows the ack or snooze
             if reply.ok and reply.command == "status" and reply.rollout is not None:
                 deps.publisher.show(reply.rollout)  # the channel's message follows the checks
             if reply.ok and reply.metrics is not None:

@@ -1,4 +1,4 @@
-"""App Home: every rollout with its phase, state and pending approvals, published on open."""
+"""App Home: every rollout with its phase, state and pending approvals, and the open alerts."""
 
 from __future__ import annotations
 
@@ -12,11 +12,10 @@ from slack_sdk.errors import SlackApiError
 
 from bot.slack import surfaces
 from bot.slack.listeners import Deps
-from commands import dispatch, parsing
+from commands import alerts, dispatch, parsing
+from workflows.ports import StoreUnavailable
 
 log = logging.getLogger(__name__)
-
-ALERTS_NOTE = "scheduled posture checks are not running in this version, so no alerts are raised"
 
 
 def register(app: App, deps: Deps) -> None:
@@ -33,11 +32,16 @@ def register(app: App, deps: Deps) -> None:
 
         def work() -> None:
             listing = dispatch.run(parsing.ListRollouts(), actor=user, ctx=deps.ctx)
+            try:
+                open_alerts = alerts.open_views(deps.ctx)
+                note = "" if open_alerts is not None else "the regression watch is not configured"
+            except StoreUnavailable as e:
+                open_alerts, note = None, f"alerts unavailable: {e}"
             if listing.rollouts is None:
                 note = listing.error.message if listing.error else "rollouts unavailable"
-                view = surfaces.home_view([], alerts_note=note)
+                view = surfaces.home_view([], alerts=open_alerts, alerts_note=note)
             else:
-                view = surfaces.home_view(listing.rollouts, alerts_note=ALERTS_NOTE)
+                view = surfaces.home_view(listing.rollouts, alerts=open_alerts, alerts_note=note)
             publish_home(client, deps, user=user, view=view.to_dict())
 
         deps.hand_off(body, work, what=f"App Home of {user}")

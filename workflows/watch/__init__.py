@@ -1,0 +1,1 @@
+"""The regression watch: baselines, alerts grouped by cause, and their transitions (pure)."""
