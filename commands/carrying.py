@@ -65,12 +65,11 @@ def carry_out(
         )
         try:
             if isinstance(intent, ApplyChange):
+                current = snapshot()
                 planned = changes.plan(
-                    change=intent.change,
-                    service=event.service,
-                    snapshot=snapshot(),
-                    now=ctx.clock(),
+                    change=intent.change, service=event.service, snapshot=current, now=ctx.clock()
                 )
+                changes.refuse_if_futile(planned, service=event.service, snapshot=current)
                 outcome.changes.append(
                     changes.apply(
                         ctx,

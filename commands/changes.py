@@ -7,12 +7,15 @@ built, or a cluster that cannot be read), for the one-pass runner to decide on.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+
+import yaml
 
 from commands.context import Context
 from commands.errors import CommandError
 from commands.replies import ClusterAction, ClusterChange
-from workflows.changes import actions
+from workflows.changes import actions, preflight
 from workflows.changes.actions import PlannedObject
 from workflows.errors import ErrorCode
 from workflows.mesh.snapshot import ClusterSnapshot
@@ -35,6 +38,34 @@ def plan(
         )
     except actions.ActionError as e:
         raise CommandError(ErrorCode.CONFLICT, f"cannot build the change: {e}") from e
+
+
+def attempt(
+    *, change: PhaseChange, service: ServiceRef, snapshot: ClusterSnapshot, now: datetime
+) -> list[PlannedObject] | actions.ActionError:
+    """The planned objects, or why the change cannot be built (for the change-present line)."""
+    try:
+        return actions.objects_for(
+            change, service=service, snapshot=snapshot, callers=_NO_CALLERS, now=now
+        )
+    except actions.ActionError as e:
+        return e
+
+
+def refuse_if_futile(
+    planned: Sequence[PlannedObject], *, service: ServiceRef, snapshot: ClusterSnapshot
+) -> None:
+    """CommandError(conflict) when the cluster already shows the change would not take effect."""
+    found = preflight.refusals(planned=planned, service=service, snapshot=snapshot)
+    if found:
+        raise CommandError(
+            ErrorCode.CONFLICT, "refused before applying anything: " + "; ".join(found)
+        )
+
+
+def as_yaml(planned: Sequence[PlannedObject]) -> str:
+    """The planned objects as YAML documents, to commit where meshgate does not write."""
+    return yaml.safe_dump_all([p.body for p in planned], sort_keys=False)
 
 
 def preview(writer: ClusterWriter, planned: list[PlannedObject]) -> str:

@@ -5,13 +5,16 @@ Metric gates need a metrics source; until one is configured they are `unknown` a
 
 from __future__ import annotations
 
+from commands import changes
 from commands.context import Context
+from workflows.changes import presence
 from workflows.gates import checklist, checks
-from workflows.gates.checklist import AttestationNote, ChecklistLine
+from workflows.gates.checklist import AttestationNote, ChecklistLine, ItemStatus
 from workflows.gates.verdicts import CheckResult, Verdict
 from workflows.mesh.snapshot import ClusterSnapshot
 from workflows.naming import ServiceRef
-from workflows.playbook import Phase
+from workflows.playbook import ChecklistItem, Phase
+from workflows.rollout.verification import CHANGE_PRESENT, ToCheck
 
 _NO_METRICS = CheckResult(
     Verdict.UNKNOWN,
@@ -27,6 +30,51 @@ def read_cluster(ctx: Context) -> tuple[ClusterSnapshot | None, str]:
     return ctx.cluster.snapshot(), ""
 
 
+def lines_for(
+    ctx: Context,
+    *,
+    service: ServiceRef,
+    to_check: ToCheck,
+    attestations: tuple[AttestationNote, ...],
+    snapshot: ClusterSnapshot | None = None,
+    snapshot_error: str = "",
+) -> tuple[ChecklistLine, ...]:
+    """What `to_check` names, evaluated: its items, and whether its change is in the cluster."""
+    needs_cluster = to_check.change is not None or any(i.check for i in to_check.items)
+    if snapshot is None and not snapshot_error and needs_cluster:
+        snapshot, snapshot_error = read_cluster(ctx)
+    lines = _evaluate(
+        ctx,
+        service=service,
+        phase=to_check.phase,
+        items=to_check.items,
+        attestations=attestations,
+        snapshot=snapshot,
+        snapshot_error=snapshot_error,
+    )
+    if to_check.change is None:
+        return lines
+    if snapshot is None:
+        result = CheckResult(
+            Verdict.UNKNOWN, reason=f"could not read the cluster: {snapshot_error}"
+        )
+    else:
+        planned = changes.attempt(
+            change=to_check.change, service=service, snapshot=snapshot, now=ctx.clock()
+        )
+        result = presence.check(planned=planned, snapshot=snapshot)
+    present = ChecklistLine(
+        id=CHANGE_PRESENT,
+        title=f"The change is in the cluster ({to_check.change.kind.value})",
+        status=ItemStatus.PASS
+        if result.verdict is Verdict.PASS
+        else (ItemStatus.FAIL if result.verdict is Verdict.FAIL else ItemStatus.UNKNOWN),
+        reason=result.reason,
+        fix=result.fix,
+    )
+    return (present, *lines)
+
+
 def gate_lines(
     ctx: Context,
     *,
@@ -37,7 +85,28 @@ def gate_lines(
     snapshot_error: str = "",
 ) -> tuple[ChecklistLine, ...]:
     """The phase's gate for `service`, every item evaluated; nothing unchecked passes."""
-    check_ids = [item.check for item in phase.gate if item.check is not None]
+    return _evaluate(
+        ctx,
+        service=service,
+        phase=phase,
+        items=phase.gate,
+        attestations=attestations,
+        snapshot=snapshot,
+        snapshot_error=snapshot_error,
+    )
+
+
+def _evaluate(
+    ctx: Context,
+    *,
+    service: ServiceRef,
+    phase: Phase,
+    items: tuple[ChecklistItem, ...],
+    attestations: tuple[AttestationNote, ...],
+    snapshot: ClusterSnapshot | None,
+    snapshot_error: str,
+) -> tuple[ChecklistLine, ...]:
+    check_ids = [item.check for item in items if item.check is not None]
     if snapshot is None and not snapshot_error and check_ids:
         snapshot, snapshot_error = read_cluster(ctx)
     results = checks.run(
@@ -47,10 +116,10 @@ def gate_lines(
         registry=ctx.checks,
         snapshot_error=snapshot_error,
     )
-    metric_results = {item.id: _NO_METRICS for item in phase.gate if item.metric is not None}
+    metric_results = {item.id: _NO_METRICS for item in items if item.metric is not None}
     return checklist.evaluate(
         phase_id=phase.id,
-        items=phase.gate,
+        items=items,
         check_results=results,
         metric_results=metric_results,
         attestations=attestations,

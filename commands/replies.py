@@ -56,6 +56,7 @@ class RequestView(_Reply):
     required: int
     change: ChangeSummary | None = None
     diff: str | None = None
+    manifest: str | None = None  # read-only or GitOps: the change as YAML to commit
 
 
 class DecisionView(_Reply):

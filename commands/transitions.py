@@ -6,9 +6,12 @@
              again on the newer document)
     carry    apply or revert the changes the intents name; a change the cluster refuses comes
              back as the ApplyFailed event, decided and written the same way
+    verify   a phase now verifying is decided at once as meshgate's Verify event, on a fresh
+             read of the cluster (a transition where nothing happened is not written)
 
 Every refusal, whether the machine's or one raised while preparing the decision (a change that
-cannot be built, a dry run the server rejects), is written to the rollout's history.
+cannot be built, a pre-flight refusal, a dry run the server rejects), is written to the
+rollout's history. What an event is decided on comes from `machine.items_to_check`.
 """
 
 from __future__ import annotations
@@ -35,10 +38,12 @@ from workflows.rollout.events import (
     Facts,
     Refused,
     Start,
+    Verify,
 )
-from workflows.rollout.happenings import DryRun, Transition
-from workflows.rollout.state import Rollout
+from workflows.rollout.happenings import ApplyChange, DryRun, HappeningKind, Transition
+from workflows.rollout.state import Rollout, RolloutState
 from workflows.rollout.trail import TrailEntry
+from workflows.rollout.verification import ToCheck
 
 # Each lost race means another writer succeeded; 100 rounds covers far more than 50 clickers.
 _MAX_ROUNDS = 100
@@ -71,6 +76,9 @@ def run(event: Event, *, actor: str, ctx: Context) -> Reply:
     )
     if outcome.failed_apply is not None:
         transition = _after_failed_apply(event, transition, outcome, ctx=ctx, now=now)
+    elif _verify_now(event, transition):
+        reads = _Reads(ctx)  # after a write: the cluster as it is now
+        transition = _verified(event, transition, outcome, ctx=ctx, reads=reads, now=now)
     shown = _checklist_to_show(transition.rollout, ctx=ctx, reads=reads, event=event)
     view = rollout_view(transition.rollout, playbook=ctx.playbook, checklist=shown)
     error = None
@@ -114,12 +122,15 @@ def _decide_and_write(
         who = _actor(ctx, actor, stored, event)
         gate: tuple[ChecklistLine, ...] = ()
         try:
-            if isinstance(event, Advance) and stored is not None and not stored.finished:
-                gate = _gate(ctx, reads, rollout=stored, service=event)
+            to_check = machine.items_to_check(stored, event, playbook=ctx.playbook)
+            if to_check is not None and stored is not None:
+                gate = _lines(ctx, reads, rollout=stored, service=event, to_check=to_check)
             transition = _decide(event, who, stored, ctx=ctx, now=now, gate=gate, reads=reads)
         except (Refused, CommandError) as refusal:
             _record_refusal(ctx, event, actor=actor, stored=stored, refusal=refusal, now=now)
             raise _as_command_error(refusal, event=event) from refusal
+        if not transition.happened and stored is not None:
+            return Transition(stored)  # nothing happened (a verification still pending)
         # `current` may expire a request in memory; the stored version is the same
         expected = None if stored is None else stored.version
         entry = _entry(event, actor, stored, transition, now=now)
@@ -150,29 +161,66 @@ def _decide(
         )
 
     transition = decide(Facts(checklist=gate))
-    dry_runs = [i for i in transition.intents if isinstance(i, DryRun)]
-    if dry_runs and ctx.writer is not None:
-        snapshot = _snapshot_for_changes(reads)
-        planned = changes.plan(
-            change=dry_runs[0].change, service=event.service, snapshot=snapshot, now=now
-        )
-        diff = changes.preview(ctx.writer, planned)
-        transition = decide(Facts(checklist=gate, preview=diff))
+    to_change = [i for i in transition.intents if isinstance(i, DryRun | ApplyChange)]
+    if not isinstance(event, Advance) or not to_change:
+        return transition
+    snapshot = _snapshot_for_changes(reads)
+    planned = changes.plan(
+        change=to_change[0].change, service=event.service, snapshot=snapshot, now=now
+    )
+    changes.refuse_if_futile(planned, service=event.service, snapshot=snapshot)
+    if isinstance(to_change[0], DryRun):
+        if ctx.writer is not None:
+            facts = Facts(checklist=gate, preview=changes.preview(ctx.writer, planned))
+        else:  # nothing is written: the request carries the change as YAML to commit
+            facts = Facts(checklist=gate, preview="", manifest=changes.as_yaml(planned))
+        transition = decide(facts)
     return transition
 
 
-def _gate(
-    ctx: Context, reads: _Reads, *, rollout: Rollout, service: Advance
+def _lines(
+    ctx: Context, reads: _Reads, *, rollout: Rollout, service: Event, to_check: ToCheck
 ) -> tuple[ChecklistLine, ...]:
     snapshot, why = reads.cluster()
-    return checking.gate_lines(
+    return checking.lines_for(
         ctx,
         service=service.service,
-        phase=ctx.playbook.phase(rollout.phase_index),
+        to_check=to_check,
         attestations=rollout.attestations,
         snapshot=snapshot,
         snapshot_error=why or "no cluster configured (--manifests or --context)",
     )
+
+
+def _verify_now(event: Event, transition: Transition) -> bool:
+    """True when this pass put a phase into verifying (or resumed one): check it at once."""
+    return (
+        not isinstance(event, Verify)
+        and bool(transition.happened)
+        and transition.rollout.state is RolloutState.VERIFYING
+    )
+
+
+def _verified(
+    event: Event,
+    transition: Transition,
+    outcome: carrying.Outcome,
+    *,
+    ctx: Context,
+    reads: _Reads,
+    now: datetime,
+) -> Transition:
+    """Decide meshgate's Verify right after the change, and carry out what it orders."""
+    verify = Verify(service=event.service)
+    checked = _decide_and_write(verify, actor=MESHGATE.id, ctx=ctx, reads=reads, now=now)
+    if not checked.happened:
+        return transition
+    more = carrying.carry_out(
+        verify, checked, ctx=ctx, snapshot=lambda: _snapshot_for_changes(reads)
+    )
+    outcome.changes.extend(more.changes)
+    outcome.error = outcome.error or more.error
+    return Transition(checked.rollout, transition.happened + checked.happened, ())
 
 
 def _actor(ctx: Context, actor: str, stored: Rollout | None, event: Event) -> Actor:
@@ -224,22 +272,18 @@ def _checklist_to_show(
         return rollout.request.checklist
     if rollout.finished:
         return ()
-    snapshot, why = reads.cluster()
-    return checking.gate_lines(
-        ctx,
-        service=event.service,
-        phase=ctx.playbook.phase(rollout.phase_index),
-        attestations=rollout.attestations,
-        snapshot=snapshot,
-        snapshot_error=why or "no cluster configured (--manifests or --context)",
-    )
+    to_check = machine.checklist_of(rollout, playbook=ctx.playbook)
+    return _lines(ctx, reads, rollout=rollout, service=event, to_check=to_check)
 
 
 def _entry(
     event: Event, actor: str, before: Rollout | None, transition: Transition, *, now: datetime
 ) -> TrailEntry:
-    # a change the cluster refused is accepted by the machine, and is a failure in the history
-    failed = isinstance(event, ApplyFailed)
+    # a change the cluster refused, or one that failed its verification, is accepted by the
+    # machine, and is a failure in the history
+    failed = isinstance(event, ApplyFailed) or any(
+        h.kind is HappeningKind.VERIFICATION_FAILED for h in transition.happened
+    )
     return TrailEntry(
         at=now,
         actor=actor,

@@ -62,6 +62,7 @@ def rollout_view(
             required=request.required,
             change=change_summary(rollout, playbook),
             diff=request.preview or None,
+            manifest=request.manifest or None,
         ),
         last_decision=None
         if decision is None

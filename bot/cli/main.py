@@ -20,7 +20,7 @@ from bot.cli import audit as cli_audit
 from bot.cli import serve as cli_serve
 from bot.console import session as console
 from bot.errors import StartupError
-from bot.kube.manifests import ManifestReader
+from bot.kube.memory import MemoryCluster
 from bot.settings import Settings
 from bot.state.embedded import EmbeddedRedisError
 from workflows import playbook as playbooks
@@ -100,9 +100,11 @@ def _demo(args: argparse.Namespace) -> int:
         TOUR.format(state=state_dir, actor=args.actor, approvers=", ".join(approvers)),
         file=sys.stderr,
     )
+    memory = MemoryCluster.from_manifests(mesh)  # takes meshgate's changes, as a cluster would
     return _run_console(
         settings,
-        cluster=ManifestReader(mesh),
+        cluster=memory,
+        writer=memory,
         state_dir=state_dir,
         actor=args.actor,
         fmt=args.format,
