@@ -110,8 +110,11 @@ def open_bot(
             )
             stack.callback(parts.worker.close)
             if schedule:
-                from bot.slack import expiry
+                from bot.slack import expiry, verification
 
                 scheduler = expiry.start(ctx=ctx, publisher=parts.publisher, state=parts.state)
+                verification.schedule(
+                    scheduler, ctx=ctx, publisher=parts.publisher, state=parts.state
+                )
                 stack.callback(scheduler.shutdown, wait=False)
         yield Bot(ctx=ctx, store=store, slack=parts, scheduler=scheduler)

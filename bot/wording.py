@@ -74,6 +74,8 @@ def happening(h: Happening, *, service: str, title: str = "") -> str:
         case HappeningKind.ATTESTED:
             return f"attested {h.item} {by}" + (f": {h.reason}" if h.reason else "")
         case HappeningKind.ROLLED_BACK:
+            if h.from_phase == h.phase:
+                return f"rolled back {by}: back to {h.phase}, to be done again"
             return f"rolled back {by}: from {h.from_phase} back to {h.phase}"
         case HappeningKind.CHANGE_FAILED:
             return f"the change of phase {h.phase} failed: {h.reason}"

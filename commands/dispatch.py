@@ -29,6 +29,7 @@ from workflows.rollout.events import (
     Reject,
     Rollback,
     Start,
+    Verify,
 )
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ _QUERIES: dict[type[Any], Handler] = {
     parsing.Ack: not_yet.handle,
     parsing.Snooze: not_yet.handle,
 }
-_EVENTS = (Start, Advance, Approve, Reject, Attest, Rollback, Abort, ApplyFailed)
+_EVENTS = (Start, Advance, Approve, Reject, Attest, Rollback, Abort, ApplyFailed, Verify)
 
 
 def execute(text: str, *, actor: str, ctx: Context) -> Reply:
