@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     state_dir: Path = DEFAULT_STATE_DIR
     kube_context: str | None = None
     prometheus_url: str | None = None
+    # GitOps: meshgate never writes to the cluster; requests carry the change as YAML to
+    # commit, and phases wait in `verifying` for it to appear
+    read_only: bool = False
 
     @field_validator("approvers", mode="before")
     @classmethod

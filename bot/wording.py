@@ -116,6 +116,14 @@ def message(reply: Reply) -> str | None:
         parts.append(f"{len(reply.history)} entries")
     if reply.help is not None:
         parts.append("meshgate commands")
+    if reply.plan is not None:
+        if reply.plan.change is None:
+            parts.append(f"phase {reply.plan.phase} changes nothing in the cluster")
+        else:
+            parts.append(
+                f"phase {reply.plan.phase}: {change_words(reply.plan.change)} as YAML to commit "
+                f"({', '.join(reply.plan.objects)})"
+            )
     if reply.audit is not None:
         report = reply.audit
         errors = sum(1 for s in report.services for f in s.findings if f.severity.value == "error")

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from commands import audit, history, listing, not_yet, parsing, status, transitions
+from commands import audit, history, listing, not_yet, parsing, plan, status, transitions
 from commands import help as help_verb
 from commands.context import Context
 from commands.errors import CommandError
@@ -43,6 +43,7 @@ _QUERIES: dict[type[Any], Handler] = {
     parsing.History: history.handle,
     parsing.Metrics: not_yet.handle,
     parsing.Audit: audit.handle,
+    parsing.Plan: plan.handle,
     parsing.Ack: not_yet.handle,
     parsing.Snooze: not_yet.handle,
 }

@@ -130,6 +130,15 @@ class HistoryLine(_Reply):
     happened: list[Happening] | None = None
 
 
+class PlanView(_Reply):
+    """`plan`: the change of a phase as YAML to commit (empty when the phase has none)."""
+
+    phase: str
+    change: ChangeSummary | None = None
+    objects: list[str] = []
+    manifest: str = ""
+
+
 class HelpLine(_Reply):
     """One verb of `help`."""
 
@@ -151,6 +160,7 @@ class Reply(_Reply):
     history: list[HistoryLine] | None = None
     help: list[HelpLine] | None = None
     audit: AuditReport | None = None
+    plan: PlanView | None = None
 
     @property
     def moved(self) -> bool:

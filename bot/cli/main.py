@@ -17,6 +17,7 @@ from pathlib import Path
 from bot import settings as settings_module
 from bot import wiring
 from bot.cli import audit as cli_audit
+from bot.cli import plan as cli_plan
 from bot.cli import serve as cli_serve
 from bot.console import session as console
 from bot.errors import StartupError
@@ -81,6 +82,7 @@ def _parser() -> argparse.ArgumentParser:
     con.set_defaults(func=_console)
 
     cli_audit.register(sub)
+    cli_plan.register(sub)
     cli_serve.register(sub)
 
     book = sub.add_parser("playbook", help="work with playbooks")

@@ -17,6 +17,7 @@ from bot import wiring
 from bot.errors import StartupError
 from bot.kube.cached import CachedClusterReader
 from bot.kube.manifests import ManifestReader
+from bot.kube.memory import MemoryCluster
 from bot.settings import Settings
 from bot.slack.config import check_slack_settings
 from bot.slack.wsgi import MeshgateWsgi
@@ -42,12 +43,14 @@ def cluster_from(
 ) -> tuple[ClusterReader | None, ClusterWriter | None]:
     """The cluster reader (and, for a live cluster, writer) the flags and settings ask for.
 
-    Manifests and the demo mesh are read-only: phases complete there, and say that their
-    change was not applied.
+    Manifests are read-only, and so is a live cluster with MESHGATE_READ_ONLY=true (GitOps):
+    requests carry the change as YAML to commit, and phases wait for it to appear. The demo
+    mesh is in memory and takes meshgate's changes.
     """
     if getattr(args, "demo", False):
         demo = Path(str(resources.files("bot").joinpath("demo_mesh")))
-        return CachedClusterReader(ManifestReader(demo)), None
+        memory = MemoryCluster.from_manifests(demo)
+        return memory, memory
     if args.manifests is not None:
         return CachedClusterReader(ManifestReader(args.manifests)), None
     context = args.context or settings.kube_context
@@ -60,6 +63,8 @@ def cluster_from(
 
     try:
         reader = CachedClusterReader(LiveClusterReader.from_kubeconfig(context=context))
+        if settings.read_only:  # GitOps: the team commits the changes; meshgate watches
+            return reader, None
         writer = KubeChanges(
             KubeWriter.from_kubeconfig(context=context), on_change=reader.invalidate
         )

@@ -51,6 +51,8 @@ def render(reply: Reply) -> str:
         out.extend(f"  {h.usage:<30} {h.summary}" for h in reply.help)
     if reply.audit is not None:
         out.append(audit_render.text(reply.audit, source="the cluster").rstrip())
+    if reply.plan is not None and reply.plan.manifest:
+        out.append(reply.plan.manifest.rstrip())
     return "\n".join(out)
 
 
@@ -65,6 +67,9 @@ def _rollout(view: RolloutView) -> list[str]:
             f"  awaiting {view.request.required} approval(s), requested by "
             f"{view.request.requested_by}, expires {view.request.expires_at}; approved by: {votes}"
         )
+        if view.request.manifest:
+            lines.append("  the change, as YAML to commit (meshgate does not write here):")
+            lines.extend(f"    {line}" for line in view.request.manifest.rstrip().splitlines())
     lines.extend(_line(item) for item in view.checklist)
     return lines
 

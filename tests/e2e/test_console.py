@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import redis
+import yaml
 
 MESHGATE = str(Path(sys.executable).with_name("meshgate"))
 SVC = "shop/productpage"
@@ -266,3 +267,24 @@ def test_a_demo_service_walks_all_twelve_phases(state_dir: Path) -> None:
                   f"attest {SVC} dns-switched"]  # fmt: skip
     replies = demo(state_dir, [*lines, f"status {SVC}"])
     assert replies[-1]["rollout"]["state"] == "completed"
+
+
+def test_meshgate_plan_prints_the_change_as_yaml_to_commit(state_dir: Path) -> None:
+    done = subprocess.run(
+        [MESHGATE, "plan", SVC, "--manifests", str(REPO / "bot" / "demo_mesh")],
+        capture_output=True,
+        text=True,
+        env=env_for(state_dir),
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    objects = list(yaml.safe_load_all(done.stdout))  # only YAML on stdout
+    assert [(o["kind"], o["metadata"]["name"]) for o in objects] == [
+        ("Deployment", "productpage-v1")  # the injection label is already on namespace shop
+    ]
+    bad = subprocess.run(
+        [MESHGATE, "plan", "nope"], capture_output=True, text=True, env=env_for(state_dir),
+        timeout=60, check=False,
+    )  # fmt: skip
+    assert bad.returncode == 2 and "NS/NAME" in bad.stderr

@@ -217,6 +217,9 @@ def test_a_gitops_phase_waits_for_the_change_and_completes_when_it_appears(
     assert request.ok and request.rollout is not None and request.rollout.request is not None
     manifest = request.rollout.request.manifest or ""
     assert "kind: PeerAuthentication" in manifest and "mode: STRICT" in manifest
+    planned = say(ctx, "alice", f"plan {SVC}").plan  # the same YAML, on demand
+    assert planned is not None and planned.manifest == manifest
+    assert planned.objects == ["PeerAuthentication shop/meshgate-checkout"]
 
     approved = say(ctx, "UBOB", f"approve {SVC}")
     assert approved.rollout is not None and approved.rollout.state == "verifying"
