@@ -57,6 +57,7 @@ class RequestView(_Reply):
     change: ChangeSummary | None = None
     diff: str | None = None
     manifest: str | None = None  # read-only or GitOps: the change as YAML to commit
+    approvers: list[str] = []  # who may approve: Slack user ids, then user-group ids
 
 
 class DecisionView(_Reply):

@@ -66,6 +66,7 @@ def rollout_view(
             change=change_summary(rollout, playbook),
             diff=request.preview or None,
             manifest=request.manifest or None,
+            approvers=list(request.approvers),
         ),
         last_decision=None
         if decision is None

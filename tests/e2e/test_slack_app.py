@@ -475,3 +475,39 @@ def test_the_message_follows_the_checks_when_someone_asks_for_status(
         assert len(slack_api.calls_to("chat.update")) == updates + 1
     finally:
         app.stop()
+
+
+def test_a_request_names_its_approvers_and_the_thread_mentions_them_once(
+    served: ServedApp,
+) -> None:
+    slack = served.slack
+    message = to_pending(served, slack)
+    assert "approval(s) from <@UBOB> <@UCAROL>" in text_of(message)
+    notes = eventually(
+        lambda: [
+            m["text"]
+            for m in slack.messages(CHANNEL)
+            if m.get("thread_ts") == message["ts"] and "<@UBOB>" in m["text"]
+        ],
+        what="thread note to the approvers",
+    )
+    assert len(notes) == 1 and "<@UBOB> <@UCAROL>: your approval is requested" in notes[0]
+
+
+def test_a_request_without_a_change_says_what_is_signed_off(
+    slack_api: SlackWebStandIn, store: RedisStore, clock: ManualClock
+) -> None:
+    book = playbook.parse(
+        SLACK_PLAYBOOK.replace(
+            "    change: {kind: peer-authentication, mode: STRICT}\n", ""
+        ).replace("users: [UBOB, UCAROL]", "users: [UBOB], groups: [SPLATFORM]"),
+        source="no-change.yaml",
+    )
+    app = serve(slack_api, context(store, clock, playbook=book))
+    try:
+        message = to_pending(app, slack_api)
+        shown = text_of(message)
+        assert "Signs off (no change is applied):* announced: attested by UALICE" in shown
+        assert "from <@UBOB> <!subteam^SPLATFORM>" in shown
+    finally:
+        app.stop()

@@ -124,7 +124,14 @@ def decide(
     rollout = expiry.rollout
     match event:
         case Advance():
-            result = _advance(rollout, actor=actor, facts=facts, playbook=playbook, now=now)
+            result = _advance(
+                rollout,
+                actor=actor,
+                facts=facts,
+                playbook=playbook,
+                now=now,
+                default=default_approvers,
+            )
         case Approve():
             result, enough = approvals.approve(
                 rollout, event, actor=actor, playbook=playbook, now=now, default=default_approvers
@@ -186,7 +193,13 @@ def _start(
 
 
 def _advance(
-    rollout: Rollout, *, actor: Actor, facts: Facts, playbook: Playbook, now: datetime
+    rollout: Rollout,
+    *,
+    actor: Actor,
+    facts: Facts,
+    playbook: Playbook,
+    now: datetime,
+    default: Approvers,
 ) -> Transition:
     guards.refuse_if_finished(rollout)
     phase = playbook.phase(rollout.phase_index)
@@ -218,6 +231,7 @@ def _advance(
         checklist=facts.checklist,
         preview=facts.preview or "",
         manifest=facts.manifest,
+        approvers=_named(approvers_for(phase.approvals, default=default)),
     )
     waiting = rollout.model_copy(
         update={"request": request, "state": RolloutState.AWAITING_APPROVAL}
@@ -262,6 +276,10 @@ def _complete(so_far: Transition, *, playbook: Playbook, now: datetime, by: str 
         )
     moved = verification.move_on(recorded, playbook=playbook, by=who, approvers=votes)
     return Transition(moved.rollout, so_far.happened + moved.happened, intents)
+
+
+def _named(approvers: Approvers) -> tuple[str, ...]:
+    return (*sorted(approvers.users), *sorted(approvers.groups))
 
 
 def _attest(

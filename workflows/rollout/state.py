@@ -69,6 +69,7 @@ class ApprovalRequest(_Frozen):
     checklist: tuple[ChecklistLine, ...] = ()
     preview: str = ""  # diff of the objects the change will apply, from a server-side dry run
     manifest: str = ""  # where meshgate does not write: the change as YAML for the team to commit
+    approvers: tuple[str, ...] = ()  # who may approve: Slack user ids, then user-group ids
 
 
 class Decision(_Frozen):
