@@ -19,13 +19,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from commands import carrying, changes, checking
+from commands import carrying, changes, checking, recording
 from commands.context import Context
 from commands.errors import CommandError
 from commands.replies import ErrorView, Reply
 from commands.views import rollout_view
 from workflows.errors import ErrorCode
-from workflows.gates.checklist import ChecklistLine, ItemStatus
+from workflows.gates.checklist import ChecklistLine
 from workflows.mesh.snapshot import ClusterSnapshot, Kind
 from workflows.ports import StoreConflict
 from workflows.rollout import machine
@@ -40,9 +40,8 @@ from workflows.rollout.events import (
     Start,
     Verify,
 )
-from workflows.rollout.happenings import ApplyChange, DryRun, HappeningKind, Transition
+from workflows.rollout.happenings import ApplyChange, DryRun, Transition
 from workflows.rollout.state import Rollout, RolloutState
-from workflows.rollout.trail import TrailEntry
 from workflows.rollout.verification import ToCheck
 
 # Each lost race means another writer succeeded; 100 rounds covers far more than 50 clickers.
@@ -127,13 +126,15 @@ def _decide_and_write(
                 gate = _lines(ctx, reads, rollout=stored, service=event, to_check=to_check)
             transition = _decide(event, who, stored, ctx=ctx, now=now, gate=gate, reads=reads)
         except (Refused, CommandError) as refusal:
-            _record_refusal(ctx, event, actor=actor, stored=stored, refusal=refusal, now=now)
-            raise _as_command_error(refusal, event=event) from refusal
+            recording.record_refusal(
+                ctx, event, actor=actor, stored=stored, refusal=refusal, now=now
+            )
+            raise recording.as_command_error(refusal, event=event) from refusal
         if not transition.happened and stored is not None:
             return Transition(stored)  # nothing happened (a verification still pending)
         # `current` may expire a request in memory; the stored version is the same
         expected = None if stored is None else stored.version
-        entry = _entry(event, actor, stored, transition, now=now)
+        entry = recording.entry(event, actor, stored, transition, now=now)
         if ctx.store.commit(transition.rollout, expected_version=expected, entries=[entry]):
             return transition
     raise StoreConflict(f"{service} changed {_MAX_ROUNDS} times while this ran; try again")
@@ -274,62 +275,3 @@ def _checklist_to_show(
         return ()
     to_check = machine.checklist_of(rollout, playbook=ctx.playbook)
     return _lines(ctx, reads, rollout=rollout, service=event, to_check=to_check)
-
-
-def _entry(
-    event: Event, actor: str, before: Rollout | None, transition: Transition, *, now: datetime
-) -> TrailEntry:
-    # a change the cluster refused, or one that failed its verification, is accepted by the
-    # machine, and is a failure in the history
-    failed = isinstance(event, ApplyFailed) or any(
-        h.kind is HappeningKind.VERIFICATION_FAILED for h in transition.happened
-    )
-    return TrailEntry(
-        at=now,
-        actor=actor,
-        action=event.verb,
-        outcome=ErrorCode.CONFLICT.value if failed else "ok",
-        phase=transition.happened[-1].phase if transition.happened else "",
-        state_before=before.state.value if before is not None else "",
-        state_after=transition.rollout.state.value,
-        happened=transition.happened,
-    )
-
-
-def _record_refusal(
-    ctx: Context,
-    event: Event,
-    *,
-    actor: str,
-    stored: Rollout | None,
-    refusal: Refused | CommandError,
-    now: datetime,
-) -> None:
-    """A refusal about a rollout that exists goes in its history."""
-    if stored is None:
-        return
-    ctx.store.record(
-        str(event.service),
-        TrailEntry(
-            at=now,
-            actor=actor,
-            action=event.verb,
-            outcome=refusal.code.value,
-            phase=stored.phase,
-            state_before=stored.state.value,
-            state_after=stored.state.value,
-            detail=refusal.message,
-        ),
-    )
-
-
-def _as_command_error(refusal: Refused | CommandError, *, event: Event) -> CommandError:
-    if isinstance(refusal, CommandError):
-        return refusal
-    usage = ""
-    if refusal.code is ErrorCode.GATE_FAILED:
-        pending = [b.id for b in refusal.blockers if b.status is ItemStatus.PENDING]
-        usage = f"fix what blocks it, then `advance {event.service}` again"
-        if pending:
-            usage = f"`attest {event.service} {pending[0]} [note]` for human items; {usage}"
-    return CommandError(refusal.code, refusal.message, blockers=refusal.blockers, usage=usage)

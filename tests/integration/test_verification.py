@@ -228,6 +228,12 @@ def test_a_gitops_phase_waits_for_the_change_and_completes_when_it_appears(
     assert waiting is not None
     assert [(c.id, c.status) for c in waiting.checklist][0] == ("change-present", "fail")
 
+    early = say(ctx, "alice", f"advance {SVC}")  # a person asking is told what is awaited
+    assert early.error is not None and early.error.code == "conflict"
+    assert "waiting for change-present (fail)" in early.error.message
+    last = (say(ctx, "alice", f"history {SVC}").history or [])[-1]
+    assert (last.actor, last.action, last.outcome) == ("alice", "advance", "conflict")
+
     clock.advance(timedelta(minutes=1))
     assert [r.happened for r in _sweep(ctx)] == []
     api.seed([_committed(manifest)])  # the GitOps controller applies the commit

@@ -12,9 +12,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from workflows.errors import ErrorCode
-from workflows.gates.checklist import AttestationNote, blockers, timestamp
+from workflows.gates.checklist import blockers, timestamp
 from workflows.playbook import Phase, Playbook
-from workflows.rollout import approvals, guards, reversal, verification
+from workflows.rollout import approvals, attesting, guards, reversal, verification
 from workflows.rollout.events import (
     Abort,
     Actor,
@@ -143,7 +143,7 @@ def decide(
                 rollout, event, actor=actor, playbook=playbook, now=now, default=default_approvers
             )
         case Attest():
-            result = _attest(rollout, event, actor=actor, playbook=playbook, now=now)
+            result = attesting.attest(rollout, event, actor=actor, playbook=playbook, now=now)
         case Rollback():
             result = reversal.rollback(
                 rollout, actor=actor, playbook=playbook, now=now, default=default_approvers
@@ -280,38 +280,3 @@ def _complete(so_far: Transition, *, playbook: Playbook, now: datetime, by: str 
 
 def _named(approvers: Approvers) -> tuple[str, ...]:
     return (*sorted(approvers.users), *sorted(approvers.groups))
-
-
-def _attest(
-    rollout: Rollout, event: Attest, *, actor: Actor, playbook: Playbook, now: datetime
-) -> Transition:
-    guards.refuse_if_finished(rollout)
-    phase = playbook.phase(rollout.phase_index)
-    item = phase.item(event.item)
-    attestable = [i.id for i in phase.gate if i.attest]
-    if item is None or not item.attest:
-        known = ", ".join(attestable) or "none"
-        what = "is an automated check" if item is not None else "is not an item of this phase"
-        raise Refused(
-            ErrorCode.NOT_FOUND if item is None else ErrorCode.CONFLICT,
-            f"{event.item} {what}; phase {phase.id} takes attestations for: {known}",
-        )
-    if rollout.request is not None:
-        raise Refused(
-            ErrorCode.CONFLICT,
-            f"phase {phase.id} awaits approval on its current checklist; reject the request "
-            "before changing it",
-        )
-    if rollout.state is RolloutState.VERIFYING:
-        raise Refused(
-            ErrorCode.CONFLICT,
-            f"phase {phase.id} is verifying its change; its gate was decided on the checklist "
-            "as attested; `rollback` to attest again",
-        )
-    note = AttestationNote(phase=phase.id, item=item.id, by=actor.id, at=now, note=event.note)
-    kept = tuple(a for a in rollout.attestations if (a.phase, a.item) != (phase.id, item.id))
-    attested = rollout.model_copy(update={"attestations": (*kept, note)})
-    happening = Happening(
-        kind=HappeningKind.ATTESTED, phase=phase.id, by=actor.id, item=item.id, reason=event.note
-    )
-    return Transition(attested, (happening,))
