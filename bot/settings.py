@@ -50,7 +50,8 @@ class Settings(BaseSettings):
     prometheus_insecure_skip_verify: bool = False
     # Namespaces whose Secrets the certificate checks list (the ingress gateways'); `*`: all.
     secret_namespaces: Annotated[tuple[str, ...], NoDecode] = ("istio-system",)
-    # Never write to the cluster (deploy/overlays/read-only grants no writes).
+    # Never write to the cluster (deploy/overlays/read-only grants no writes; GitOps): requests
+    # carry the change as YAML to commit, and phases wait in `verifying` for it to appear.
     read_only: bool = False
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"

@@ -159,9 +159,12 @@ def open_bot(
 
             scheduler = BackgroundScheduler(timezone="UTC")
             if parts is not None:
-                from bot.slack import comparisons, expiry
+                from bot.slack import comparisons, expiry, verification
 
                 expiry.schedule(scheduler, ctx=ctx, publisher=parts.publisher, state=parts.state)
+                verification.schedule(
+                    scheduler, ctx=ctx, publisher=parts.publisher, state=parts.state
+                )
                 scheduler.add_job(
                     comparisons.sweep,
                     "interval",

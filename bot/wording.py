@@ -32,16 +32,36 @@ def happening(h: Happening, *, service: str, title: str = "") -> str:
     match h.kind:
         case HappeningKind.STARTED:
             who = f"{service} " if service else ""
-            return f"started {who}at phase {h.phase}" + (f": {title}" if title else "")
+            verb = "resumed" if h.reason == "resumed" else "started"
+            return f"{verb} {who}at phase {h.phase}" + (f": {title}" if title else "")
         case HappeningKind.ADVANCE_REQUESTED:
             change = f" to apply {change_words(h.change)}" if h.change else ""
             return f"phase {h.phase} passed its gate and awaits {h.required} approval(s){change}"
         case HappeningKind.APPROVAL_RECORDED:
             return f"approval recorded {by} ({h.count}/{h.required})"
-        case HappeningKind.PHASE_COMPLETED:
+        case HappeningKind.VERIFYING:
             who = f"approved by {', '.join(h.approvers)}" if h.approvers else by
+            until = timestamp(h.deadline) if h.deadline else "its deadline"
+            change = f"its change ({change_words(h.change)}) is " if h.change else "it is "
+            return f"phase {h.phase} passed ({who}); {change}being verified until {until}"
+        case HappeningKind.PHASE_COMPLETED:
+            if h.by == "meshgate":
+                who = "verified"
+            else:
+                who = f"approved by {', '.join(h.approvers)}" if h.approvers else by
             moved = f"; now at phase {h.next_phase}" if h.next_phase else ""
             return f"phase {h.phase} completed ({who}){moved}"
+        case HappeningKind.VERIFICATION_FAILED:
+            why = f" ({h.reason})" if h.reason else ""
+            then = (
+                "held for a person: `rollback`, or fix it and `advance` again"
+                if h.held
+                else "its change is rolled back"
+            )
+            return (
+                f"the verification of phase {h.phase} failed by its deadline: "
+                f"{', '.join(h.items)}{why}; {then}"
+            )
         case HappeningKind.ROLLOUT_COMPLETED:
             return f"{service or 'the rollout'} completed every phase"
         case HappeningKind.REQUEST_REJECTED:
@@ -54,6 +74,8 @@ def happening(h: Happening, *, service: str, title: str = "") -> str:
         case HappeningKind.ATTESTED:
             return f"attested {h.item} {by}" + (f": {h.reason}" if h.reason else "")
         case HappeningKind.ROLLED_BACK:
+            if h.from_phase == h.phase:
+                return f"rolled back {by}: back to {h.phase}, to be done again"
             return f"rolled back {by}: from {h.from_phase} back to {h.phase}"
         case HappeningKind.CHANGE_FAILED:
             return f"the change of phase {h.phase} failed: {h.reason}"
@@ -96,6 +118,14 @@ def message(reply: Reply) -> str | None:
         parts.append("meshgate commands")
     if reply.alert is not None:
         parts.append(alert_done(reply.command, reply.alert))
+    if reply.plan is not None:
+        if reply.plan.change is None:
+            parts.append(f"phase {reply.plan.phase} changes nothing in the cluster")
+        else:
+            parts.append(
+                f"phase {reply.plan.phase}: {change_words(reply.plan.change)} as YAML to commit "
+                f"({', '.join(reply.plan.objects)})"
+            )
     if reply.audit is not None:
         report = reply.audit
         errors = sum(1 for s in report.services for f in s.findings if f.severity.value == "error")

@@ -65,13 +65,15 @@ def carry_out(
         )
         try:
             if isinstance(intent, ApplyChange):
+                current = snapshot()
                 planned = changes.plan(
                     ctx,
                     change=intent.change,
                     service=event.service,
-                    snapshot=snapshot(),
+                    snapshot=current,
                     now=ctx.clock(),
                 )
+                changes.refuse_if_futile(planned, service=event.service, snapshot=current)
                 outcome.changes.append(
                     changes.apply(
                         ctx,

@@ -7,13 +7,16 @@ built, or a cluster that cannot be read), for the one-pass runner to decide on.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
-from commands import checking
+import yaml
+
+from commands import numbers
 from commands.context import Context
 from commands.errors import CommandError
 from commands.replies import ClusterAction, ClusterChange
-from workflows.changes import actions, allow_list
+from workflows.changes import actions, allow_list, preflight
 from workflows.changes.actions import PlannedObject
 from workflows.errors import ErrorCode
 from workflows.mesh.snapshot import ClusterSnapshot
@@ -31,21 +34,52 @@ def plan(
     snapshot: ClusterSnapshot,
     now: datetime,
 ) -> list[PlannedObject]:
-    """The objects `change` needs for `service`; CommandError(conflict) when it cannot be built.
+    """The objects `change` needs for `service`; CommandError(conflict) when it cannot be built."""
+    found = attempt(ctx, change=change, service=service, snapshot=snapshot, now=now)
+    if isinstance(found, actions.ActionError):
+        raise CommandError(ErrorCode.CONFLICT, f"cannot build the change: {found}") from found
+    return found
+
+
+def attempt(
+    ctx: Context,
+    *,
+    change: PhaseChange,
+    service: ServiceRef,
+    snapshot: ClusterSnapshot,
+    now: datetime,
+) -> list[PlannedObject] | actions.ActionError:
+    """The planned objects, or why the change cannot be built (for the change-present line).
 
     An AuthorizationPolicy admits the callers Prometheus saw with an mTLS identity over the
     default window; without Prometheus there are none, and the change says it cannot be built.
     """
     callers: tuple[str, ...] = ()
     if change.kind is ChangeKind.AUTHORIZATION_POLICY:
-        seen = checking.metrics_snapshot(ctx, service=service)
+        seen = numbers.metrics_snapshot(ctx, service=service)
         callers = allow_list.from_callers(seen.callers or () if seen else ()).principals
     try:
         return actions.objects_for(
             change, service=service, snapshot=snapshot, callers=callers, now=now
         )
     except actions.ActionError as e:
-        raise CommandError(ErrorCode.CONFLICT, f"cannot build the change: {e}") from e
+        return e
+
+
+def refuse_if_futile(
+    planned: Sequence[PlannedObject], *, service: ServiceRef, snapshot: ClusterSnapshot
+) -> None:
+    """CommandError(conflict) when the cluster already shows the change would not take effect."""
+    found = preflight.refusals(planned=planned, service=service, snapshot=snapshot)
+    if found:
+        raise CommandError(
+            ErrorCode.CONFLICT, "refused before applying anything: " + "; ".join(found)
+        )
+
+
+def as_yaml(planned: Sequence[PlannedObject]) -> str:
+    """The planned objects as YAML documents, to commit where meshgate does not write."""
+    return yaml.safe_dump_all([p.body for p in planned], sort_keys=False)
 
 
 def preview(writer: ClusterWriter, planned: list[PlannedObject]) -> str:
@@ -67,7 +101,7 @@ def apply(
     entry: TrailEntry,
 ) -> ClusterChange:
     """Apply `planned` and keep what it replaced, for rollback. Raises ChangeFailed."""
-    before = checking.metrics_snapshot(ctx, service=service)  # what `not_worse` compares with
+    before = numbers.metrics_snapshot(ctx, service=service)  # what `not_worse` compares with
     records = writer.apply(planned)
     if before is not None:
         ctx.store.save_before(

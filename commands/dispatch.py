@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from commands import alerts, audit, history, listing, metrics, parsing, status, transitions
+from commands import alerts, audit, history, listing, metrics, parsing, plan, status, transitions
 from commands import help as help_verb
 from commands.context import Context
 from commands.errors import CommandError
@@ -29,6 +29,7 @@ from workflows.rollout.events import (
     Reject,
     Rollback,
     Start,
+    Verify,
 )
 
 log = logging.getLogger(__name__)
@@ -42,10 +43,11 @@ _QUERIES: dict[type[Any], Handler] = {
     parsing.History: history.handle,
     parsing.Metrics: metrics.handle,
     parsing.Audit: audit.handle,
+    parsing.Plan: plan.handle,
     parsing.Ack: alerts.handle,
     parsing.Snooze: alerts.handle,
 }
-_EVENTS = (Start, Advance, Approve, Reject, Attest, Rollback, Abort, ApplyFailed)
+_EVENTS = (Start, Advance, Approve, Reject, Attest, Rollback, Abort, ApplyFailed, Verify)
 
 
 def execute(text: str, *, actor: str, ctx: Context) -> Reply:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from commands import checking
+from commands import numbers
 from commands.context import Context
 from commands.errors import CommandError
 from commands.parsing import Metrics
@@ -31,7 +31,7 @@ def handle(command: Metrics, *, actor: str, ctx: Context) -> Reply:
             "no Prometheus is configured: set MESHGATE_PROMETHEUS_URL to the Prometheus that "
             "scrapes Istio",
         )
-    snapshot = checking.metrics_snapshot(ctx, service=command.service)
+    snapshot = numbers.metrics_snapshot(ctx, service=command.service)
     if snapshot is None:
         raise CommandError(ErrorCode.UNAVAILABLE, f"Prometheus gave nothing for {command.service}")
     now = ctx.clock()

@@ -46,6 +46,7 @@ USAGE: dict[str, str] = {
     "history": "history NS/NAME",
     "metrics": "metrics NS/NAME",
     "audit": "audit [NS/NAME]",
+    "plan": "plan NS/NAME",
     "ack": "ack ALERT",
     "snooze": "snooze ALERT DURATION",
 }
@@ -64,6 +65,7 @@ SUMMARY: dict[str, str] = {
     "history": "who did what, when",
     "metrics": "the service's request metrics",
     "audit": "mesh posture of one service or all",
+    "plan": "the current phase's change as YAML to commit (GitOps)",
     "ack": "acknowledge an alert",
     "snooze": "silence an alert for a while (e.g. 2h)",
 }
@@ -116,6 +118,14 @@ class Audit:
 
 
 @dataclass(frozen=True)
+class Plan:
+    """`plan NS/NAME`"""
+
+    verb: ClassVar[str] = "plan"
+    service: ServiceRef
+
+
+@dataclass(frozen=True)
 class Ack:
     """`ack ALERT`"""
 
@@ -132,13 +142,13 @@ class Snooze:
     duration: timedelta
 
 
-Query = Help | ListRollouts | Status | History | Metrics | Audit | Ack | Snooze
+Query = Help | ListRollouts | Status | History | Metrics | Audit | Plan | Ack | Snooze
 """Commands that read (or act on alerts); they change no rollout."""
 
 Command = Query | Event
 """What a line of chat text means: a query, or one of the domain's rollout events."""
 
-_ServiceOnly = Start | Status | Advance | Approve | Rollback | History | Metrics
+_ServiceOnly = Start | Status | Advance | Approve | Rollback | History | Metrics | Plan
 
 _SERVICE_ONLY: dict[str, type[_ServiceOnly]] = {
     "start": Start,
@@ -148,6 +158,7 @@ _SERVICE_ONLY: dict[str, type[_ServiceOnly]] = {
     "rollback": Rollback,
     "history": History,
     "metrics": Metrics,
+    "plan": Plan,
 }
 
 

@@ -58,6 +58,8 @@ class RequestView(_Reply):
     change: ChangeSummary | None = None
     diff: str | None = None
     metrics: MetricsSnapshot | None = None
+    manifest: str | None = None  # read-only or GitOps: the change as YAML to commit
+    approvers: list[str] = []  # who may approve: Slack user ids, then user-group ids
 
 
 class DecisionView(_Reply):
@@ -146,6 +148,15 @@ class MetricsView(_Reply):
     marks: list[PhaseChangeMark] = []
 
 
+class PlanView(_Reply):
+    """`plan`: the change of a phase as YAML to commit (empty when the phase has none)."""
+
+    phase: str
+    change: ChangeSummary | None = None
+    objects: list[str] = []
+    manifest: str = ""
+
+
 class HelpLine(_Reply):
     """One verb of `help`."""
 
@@ -188,6 +199,7 @@ class Reply(_Reply):
     audit: AuditReport | None = None
     metrics: MetricsView | None = None
     alert: AlertView | None = None
+    plan: PlanView | None = None
 
     @property
     def moved(self) -> bool:

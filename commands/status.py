@@ -7,17 +7,20 @@ from commands.context import Context
 from commands.parsing import Status
 from commands.replies import Reply
 from commands.views import rollout_view
+from workflows.rollout import machine
 
 
 def handle(command: Status, *, actor: str, ctx: Context) -> Reply:
-    """Read the rollout and evaluate the current phase's gate against the cluster."""
+    """Read the rollout and evaluate its checklist (gate, or verify lines) against the cluster."""
     rollout = loading.current_rollout(ctx, command.service)
-    phase = ctx.playbook.phase(rollout.phase_index)
     lines = (
         ()
         if rollout.finished
-        else checking.gate_lines(
-            ctx, service=command.service, phase=phase, attestations=rollout.attestations
+        else checking.lines_for(
+            ctx,
+            service=command.service,
+            to_check=machine.checklist_of(rollout, playbook=ctx.playbook),
+            attestations=rollout.attestations,
         )
     )
     view = rollout_view(rollout, playbook=ctx.playbook, checklist=lines)

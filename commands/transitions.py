@@ -6,23 +6,27 @@
              again on the newer document)
     carry    apply or revert the changes the intents name; a change the cluster refuses comes
              back as the ApplyFailed event, decided and written the same way
+    verify   a phase now verifying is decided at once as meshgate's Verify event, on a fresh
+             read of the cluster (a transition where nothing happened is not written)
 
 Every refusal, whether the machine's or one raised while preparing the decision (a change that
-cannot be built, a dry run the server rejects), is written to the rollout's history.
+cannot be built, a pre-flight refusal, a dry run the server rejects), is written to the
+rollout's history. What an event is decided on comes from `machine.items_to_check`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 
-from commands import baselines, carrying, changes, checking
+from commands import baselines, carrying, changes, checking, numbers, recording
 from commands.context import Context
 from commands.errors import CommandError
 from commands.replies import ErrorView, Reply
 from commands.views import rollout_view
 from workflows.errors import ErrorCode
-from workflows.gates.checklist import ChecklistLine, ItemStatus
+from workflows.gates.checklist import ChecklistLine
 from workflows.mesh.snapshot import ClusterSnapshot, Kind
 from workflows.ports import StoreConflict
 from workflows.rollout import machine
@@ -35,10 +39,11 @@ from workflows.rollout.events import (
     Facts,
     Refused,
     Start,
+    Verify,
 )
-from workflows.rollout.happenings import DryRun, HappeningKind, Transition
-from workflows.rollout.state import Rollout
-from workflows.rollout.trail import TrailEntry
+from workflows.rollout.happenings import ApplyChange, DryRun, HappeningKind, Transition
+from workflows.rollout.state import Rollout, RolloutState
+from workflows.rollout.verification import ToCheck
 
 # Each lost race means another writer succeeded; 100 rounds covers far more than 50 clickers.
 _MAX_ROUNDS = 100
@@ -71,6 +76,9 @@ def run(event: Event, *, actor: str, ctx: Context) -> Reply:
     )
     if outcome.failed_apply is not None:
         transition = _after_failed_apply(event, transition, outcome, ctx=ctx, now=now)
+    elif _verify_now(event, transition):
+        reads = _Reads(ctx)  # after a write: the cluster as it is now
+        transition = _verified(event, transition, outcome, ctx=ctx, reads=reads, now=now)
     warnings += baselines.after(ctx, transition)
     shown = _checklist_to_show(transition.rollout, ctx=ctx, reads=reads, event=event)
     view = rollout_view(transition.rollout, playbook=ctx.playbook, checklist=shown)
@@ -115,15 +123,20 @@ def _decide_and_write(
         who = _actor(ctx, actor, stored, event)
         gate: tuple[ChecklistLine, ...] = ()
         try:
-            if isinstance(event, Advance) and stored is not None and not stored.finished:
-                gate = _gate(ctx, reads, rollout=stored, service=event)
+            to_check = machine.items_to_check(stored, event, playbook=ctx.playbook)
+            if to_check is not None and stored is not None:
+                gate = _lines(ctx, reads, rollout=stored, service=event, to_check=to_check)
             transition = _decide(event, who, stored, ctx=ctx, now=now, gate=gate, reads=reads)
         except (Refused, CommandError) as refusal:
-            _record_refusal(ctx, event, actor=actor, stored=stored, refusal=refusal, now=now)
-            raise _as_command_error(refusal, event=event) from refusal
+            recording.record_refusal(
+                ctx, event, actor=actor, stored=stored, refusal=refusal, now=now
+            )
+            raise recording.as_command_error(refusal, event=event) from refusal
+        if not transition.happened and stored is not None:
+            return Transition(stored)  # nothing happened (a verification still pending)
         # `current` may expire a request in memory; the stored version is the same
         expected = None if stored is None else stored.version
-        entry = _entry(event, actor, stored, transition, now=now)
+        entry = recording.entry(event, actor, stored, transition, now=now)
         if ctx.store.commit(transition.rollout, expected_version=expected, entries=[entry]):
             return transition
     raise StoreConflict(f"{service} changed {_MAX_ROUNDS} times while this ran; try again")
@@ -151,33 +164,70 @@ def _decide(
         )
 
     transition = decide(Facts(checklist=gate))
-    if not any(h.kind is HappeningKind.ADVANCE_REQUESTED for h in transition.happened):
+    to_change = [i for i in transition.intents if isinstance(i, DryRun | ApplyChange)]
+    requested = any(h.kind is HappeningKind.ADVANCE_REQUESTED for h in transition.happened)
+    if not isinstance(event, Advance) or not (to_change or requested):
         return transition
-    # a request is being made: approvers see the numbers and the dry run of the change
-    numbers = checking.metrics_snapshot(ctx, service=event.service)
-    diff = None
-    dry_runs = [i for i in transition.intents if isinstance(i, DryRun)]
-    if dry_runs and ctx.writer is not None:
+    # a request is being made: approvers see the numbers (one snapshot, read only now)
+    seen = numbers.metrics_snapshot(ctx, service=event.service) if requested else None
+    facts = Facts(checklist=gate, metrics=seen)
+    if to_change:
         snapshot = _snapshot_for_changes(reads)
         planned = changes.plan(
-            ctx, change=dry_runs[0].change, service=event.service, snapshot=snapshot, now=now
+            ctx, change=to_change[0].change, service=event.service, snapshot=snapshot, now=now
         )
-        diff = changes.preview(ctx.writer, planned)
-    return decide(Facts(checklist=gate, preview=diff, metrics=numbers))
+        changes.refuse_if_futile(planned, service=event.service, snapshot=snapshot)
+        if isinstance(to_change[0], DryRun):
+            if ctx.writer is not None:
+                facts = dataclasses.replace(facts, preview=changes.preview(ctx.writer, planned))
+            else:  # nothing is written: the request carries the change as YAML to commit
+                facts = dataclasses.replace(facts, preview="", manifest=changes.as_yaml(planned))
+    return decide(facts) if requested else transition
 
 
-def _gate(
-    ctx: Context, reads: _Reads, *, rollout: Rollout, service: Advance
+def _lines(
+    ctx: Context, reads: _Reads, *, rollout: Rollout, service: Event, to_check: ToCheck
 ) -> tuple[ChecklistLine, ...]:
     snapshot, why = reads.cluster()
-    return checking.gate_lines(
+    return checking.lines_for(
         ctx,
         service=service.service,
-        phase=ctx.playbook.phase(rollout.phase_index),
+        to_check=to_check,
         attestations=rollout.attestations,
         snapshot=snapshot,
         snapshot_error=why or "no cluster configured (--manifests or --context)",
     )
+
+
+def _verify_now(event: Event, transition: Transition) -> bool:
+    """True when this pass put a phase into verifying (or resumed one): check it at once."""
+    return (
+        not isinstance(event, Verify)
+        and bool(transition.happened)
+        and transition.rollout.state is RolloutState.VERIFYING
+    )
+
+
+def _verified(
+    event: Event,
+    transition: Transition,
+    outcome: carrying.Outcome,
+    *,
+    ctx: Context,
+    reads: _Reads,
+    now: datetime,
+) -> Transition:
+    """Decide meshgate's Verify right after the change, and carry out what it orders."""
+    verify = Verify(service=event.service)
+    checked = _decide_and_write(verify, actor=MESHGATE.id, ctx=ctx, reads=reads, now=now)
+    if not checked.happened:
+        return transition
+    more = carrying.carry_out(
+        verify, checked, ctx=ctx, snapshot=lambda: _snapshot_for_changes(reads)
+    )
+    outcome.changes.extend(more.changes)
+    outcome.error = outcome.error or more.error
+    return Transition(checked.rollout, transition.happened + checked.happened, ())
 
 
 def _actor(ctx: Context, actor: str, stored: Rollout | None, event: Event) -> Actor:
@@ -229,68 +279,5 @@ def _checklist_to_show(
         return rollout.request.checklist
     if rollout.finished:
         return ()
-    snapshot, why = reads.cluster()
-    return checking.gate_lines(
-        ctx,
-        service=event.service,
-        phase=ctx.playbook.phase(rollout.phase_index),
-        attestations=rollout.attestations,
-        snapshot=snapshot,
-        snapshot_error=why or "no cluster configured (--manifests or --context)",
-    )
-
-
-def _entry(
-    event: Event, actor: str, before: Rollout | None, transition: Transition, *, now: datetime
-) -> TrailEntry:
-    # a change the cluster refused is accepted by the machine, and is a failure in the history
-    failed = isinstance(event, ApplyFailed)
-    return TrailEntry(
-        at=now,
-        actor=actor,
-        action=event.verb,
-        outcome=ErrorCode.CONFLICT.value if failed else "ok",
-        phase=transition.happened[-1].phase if transition.happened else "",
-        state_before=before.state.value if before is not None else "",
-        state_after=transition.rollout.state.value,
-        happened=transition.happened,
-    )
-
-
-def _record_refusal(
-    ctx: Context,
-    event: Event,
-    *,
-    actor: str,
-    stored: Rollout | None,
-    refusal: Refused | CommandError,
-    now: datetime,
-) -> None:
-    """A refusal about a rollout that exists goes in its history."""
-    if stored is None:
-        return
-    ctx.store.record(
-        str(event.service),
-        TrailEntry(
-            at=now,
-            actor=actor,
-            action=event.verb,
-            outcome=refusal.code.value,
-            phase=stored.phase,
-            state_before=stored.state.value,
-            state_after=stored.state.value,
-            detail=refusal.message,
-        ),
-    )
-
-
-def _as_command_error(refusal: Refused | CommandError, *, event: Event) -> CommandError:
-    if isinstance(refusal, CommandError):
-        return refusal
-    usage = ""
-    if refusal.code is ErrorCode.GATE_FAILED:
-        pending = [b.id for b in refusal.blockers if b.status is ItemStatus.PENDING]
-        usage = f"fix what blocks it, then `advance {event.service}` again"
-        if pending:
-            usage = f"`attest {event.service} {pending[0]} [note]` for human items; {usage}"
-    return CommandError(refusal.code, refusal.message, blockers=refusal.blockers, usage=usage)
+    to_check = machine.checklist_of(rollout, playbook=ctx.playbook)
+    return _lines(ctx, reads, rollout=rollout, service=event, to_check=to_check)

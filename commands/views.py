@@ -14,7 +14,7 @@ from commands.replies import (
     RolloutView,
 )
 from workflows.gates.checklist import ChecklistLine, timestamp
-from workflows.playbook import Playbook
+from workflows.playbook import PhaseChange, Playbook
 from workflows.rollout.state import Rollout
 from workflows.rollout.trail import TrailEntry
 
@@ -22,8 +22,11 @@ from workflows.rollout.trail import TrailEntry
 def change_summary(rollout: Rollout, playbook: Playbook) -> ChangeSummary | None:
     """What the current phase will change, or None."""
     change = playbook.phase(rollout.phase_index).change
-    if change is None:
-        return None
+    return None if change is None else change_summary_of(change)
+
+
+def change_summary_of(change: PhaseChange) -> ChangeSummary:
+    """A phase change as reply facts."""
     return ChangeSummary(
         kind=change.kind.value,
         mode=change.mode,
@@ -63,6 +66,8 @@ def rollout_view(
             change=change_summary(rollout, playbook),
             diff=request.preview or None,
             metrics=request.metrics,
+            manifest=request.manifest or None,
+            approvers=list(request.approvers),
         ),
         last_decision=None
         if decision is None

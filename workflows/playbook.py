@@ -191,6 +191,25 @@ class ApprovalPolicy(_Model):
     expires_after: Duration = timedelta(hours=24)
 
 
+class OnFailure(StrEnum):
+    """What meshgate does when a phase's verification still fails at its deadline."""
+
+    ROLLBACK = "rollback"  # revert the change at once and say what failed
+    HOLD = "hold"  # say what failed and wait for a person to roll back or advance again
+
+
+class Verification(_Model):
+    """How long a phase's `verify:` items may take to pass after its change, and what then.
+
+    Defaults: ten minutes covers a rollout restart of a few replicas and the proxies' first
+    config push; checks every 30 s (meshgate's verification sweep).
+    """
+
+    deadline: Duration = timedelta(minutes=10)
+    interval: Duration = timedelta(seconds=30)
+    on_failure: OnFailure = OnFailure.ROLLBACK
+
+
 class Phase(_Model):
     """One phase: gate (before), change, verification (after), approvals."""
 
@@ -200,6 +219,7 @@ class Phase(_Model):
     gate: tuple[ChecklistItem, ...] = ()
     change: PhaseChange | None = None
     verify: tuple[ChecklistItem, ...] = ()
+    verification: Verification = Verification()
     approvals: ApprovalPolicy = ApprovalPolicy()
 
     @model_validator(mode="after")
@@ -210,6 +230,11 @@ class Phase(_Model):
                 raise ValueError(f"checklist item id {item.id!r} is used twice in this phase")
             seen.add(item.id)
         return self
+
+    @property
+    def verified(self) -> bool:
+        """True when the phase proves itself after its approvals: it has a change or checks."""
+        return self.change is not None or bool(self.verify)
 
     def item(self, item_id: str) -> ChecklistItem | None:
         """The gate or verify item with this id."""

@@ -25,6 +25,7 @@ from bot.kube.cached import CachedClusterReader
 from bot.kube.credentials import KubeTarget
 from bot.kube.errors import KubeError
 from bot.kube.manifests import ManifestReader
+from bot.kube.memory import MemoryCluster
 from bot.settings import Settings
 from workflows.ports import ClusterReader, ClusterWriter
 
@@ -83,13 +84,15 @@ def cluster_from(
 ) -> tuple[ClusterReader | None, ClusterWriter | None]:
     """The cluster reader (and, for a live cluster, writer) the flags and settings ask for.
 
-    Manifests and the demo mesh are read-only: phases complete there, and say that their
-    change was not applied; so is a live cluster with MESHGATE_READ_ONLY.
+    Manifests are read-only, and so is a live cluster with MESHGATE_READ_ONLY (GitOps):
+    requests carry the change as YAML to commit, and phases wait for it to appear. The demo
+    mesh is in memory and takes meshgate's changes.
     """
     _check_flags(args)
     if getattr(args, "demo", False):
         demo = Path(str(resources.files("bot").joinpath("demo_mesh")))
-        return CachedClusterReader(ManifestReader(demo)), None
+        memory = MemoryCluster.from_manifests(demo)
+        return memory, memory
     if getattr(args, "manifests", None) is not None:
         return CachedClusterReader(ManifestReader(args.manifests)), None
     chosen = target(args, settings)

@@ -20,11 +20,12 @@ from bot import settings as settings_module
 from bot.cli import audit as cli_audit
 from bot.cli import cluster
 from bot.cli import metrics as cli_metrics
+from bot.cli import plan as cli_plan
 from bot.cli import serve as cli_serve
 from bot.cli import watch as cli_watch
 from bot.console import session as console
 from bot.errors import StartupError
-from bot.kube.manifests import ManifestReader
+from bot.kube.memory import MemoryCluster
 from bot.kube.overlay import OverlayError, OverlayReader
 from bot.metrics import demo as demo_metrics
 from bot.settings import Settings
@@ -94,6 +95,7 @@ def _parser() -> argparse.ArgumentParser:
 
     cli_audit.register(sub)
     cli_metrics.register(sub)
+    cli_plan.register(sub)
     cli_serve.register(sub)
     cli_watch.register(sub)
 
@@ -114,7 +116,10 @@ def _demo(args: argparse.Namespace) -> int:
         TOUR.format(state=state_dir, actor=args.actor, approvers=", ".join(approvers)),
         file=sys.stderr,
     )
-    cluster = OverlayReader(ManifestReader(mesh))
+    # an in-memory cluster that takes meshgate's changes, as a cluster would; `:apply FILE`
+    # lays a person's manifests over it
+    memory = MemoryCluster.from_manifests(mesh)
+    cluster = OverlayReader(memory)
     # the demo's numbers: a local Prometheus over series made for the demo mesh, if it can run
     numbers = demo_metrics.start(work_dir=state_dir, now=wiring.utc_now())
     print(numbers.message, file=sys.stderr)
@@ -122,6 +127,7 @@ def _demo(args: argparse.Namespace) -> int:
         with wiring.open_bot(
             settings,
             cluster=cluster,
+            writer=memory,
             state_dir=state_dir,
             default_approvers=approvers,
             prometheus_url=numbers.url,

@@ -57,6 +57,8 @@ def render(reply: Reply) -> str:
         out.append(audit_render.text(reply.audit, source="the cluster").rstrip())
     if reply.metrics is not None:
         out.append(metrics_text.text(reply.metrics.snapshot))
+    if reply.plan is not None and reply.plan.manifest:
+        out.append(reply.plan.manifest.rstrip())
     return "\n".join(out)
 
 
@@ -71,6 +73,9 @@ def _rollout(view: RolloutView) -> list[str]:
             f"  awaiting {view.request.required} approval(s), requested by "
             f"{view.request.requested_by}, expires {view.request.expires_at}; approved by: {votes}"
         )
+        if view.request.manifest:
+            lines.append("  the change, as YAML to commit (meshgate does not write here):")
+            lines.extend(f"    {line}" for line in view.request.manifest.rstrip().splitlines())
     lines.extend(_line(item) for item in view.checklist)
     return lines
 

@@ -53,6 +53,7 @@ _STATUS_ICON = {
 _STATE_LABEL = {
     "in_progress": "in progress",
     "awaiting_approval": "awaiting approval",
+    "verifying": "verifying its change",
     "completed": "completed",
     "rolled_back": "rolled back",
     "aborted": "aborted",
@@ -67,6 +68,14 @@ def escape(text: str) -> str:
 def cut(text: str, limit: int = MAX_TEXT) -> str:
     """`text` within `limit` characters, marked when shortened."""
     return text if len(text) <= limit else text[: limit - 1] + _ELLIPSIS
+
+
+def approver_mentions(ids: list[str]) -> str:
+    """Who may approve, as mentions: users `<@U…>`, user groups `<!subteam^S…>`."""
+    return " ".join(
+        f"<!subteam^{i}>" if i[:1] == "S" and i.isalnum() and i.isupper() else mention(i)
+        for i in ids
+    )
 
 
 def mention(actor: str) -> str:
@@ -117,18 +126,31 @@ def rollout_message(view: RolloutView, *, note: str = "") -> list[Block]:
         votes = ", ".join(f"{mention(a.by)} at {a.at}" for a in view.approvals) or "none yet"
         words = wording.change_words(request.change) if request.change else ""
         change = f"\n*Change:* {escape(words)}" if words else ""
+        if not words:  # nothing is applied: approvers sign off the gate's evidence
+            change = "\n*Signs off (no change is applied):* " + escape(
+                "; ".join(f"{c.id}: {c.reason or c.status.value}" for c in view.checklist)
+                or "the gate as shown"
+            )
+        who = approver_mentions(request.approvers) or "the default approvers"
         blocks.append(DividerBlock())
         blocks.append(
             section(
                 f"*{mention(request.requested_by)} asks to complete `{view.phase}`.* "
-                f"Needs {request.required} approval(s); expires {request.expires_at}.{change}\n"
-                f"*Approved by:* {votes}"
+                f"Needs {request.required} approval(s) from {who}; expires "
+                f"{request.expires_at}.{change}\n*Approved by:* {votes}"
             )
         )
         if request.metrics is not None:
             blocks.append(section(metrics_text.summary(request.metrics)))
         if request.diff:
             blocks.append(section(f"```{cut(escape(request.diff), MAX_TEXT - 6)}```"))
+        if request.manifest:
+            blocks.append(
+                section(
+                    "*To commit (meshgate does not write here):*\n"
+                    f"```{cut(escape(request.manifest), MAX_TEXT - 60)}```"
+                )
+            )
         value = button_value(view.service, request.id)
         blocks.append(
             ActionsBlock(

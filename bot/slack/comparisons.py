@@ -13,7 +13,7 @@ import logging
 
 from bot.metrics import text as metrics_text
 from bot.slack.publishing import Publisher
-from commands import checking
+from commands import numbers
 from commands.context import Context
 from workflows.naming import ServiceRef
 from workflows.ports import StoreUnavailable
@@ -35,7 +35,7 @@ def sweep(*, ctx: Context, publisher: Publisher) -> list[str]:
         if not ctx.store.compared(service, phase):
             continue  # another replica took it
         before = ctx.store.before_of(service, phase)
-        after = checking.metrics_snapshot(ctx, service=ServiceRef.parse(service))
+        after = numbers.metrics_snapshot(ctx, service=ServiceRef.parse(service))
         if before is None or after is None:
             continue
         lines = metrics_text.compare(before, after)

@@ -28,6 +28,7 @@ from commands import dispatch, parsing
 from commands.context import Context
 from commands.replies import Reply, RolloutView
 from workflows.naming import ServiceRef
+from workflows.rollout.happenings import HappeningKind
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +99,10 @@ class Publisher:
             return
         if ref is not None and said:
             note = f"{blocks.mention(actor)}: {blocks.escape(said)}"
+            asked = any(h.kind is HappeningKind.ADVANCE_REQUESTED for h in reply.happened or ())
+            if asked and reply.rollout.request is not None:  # approvers hear of it once, here
+                who = blocks.approver_mentions(reply.rollout.request.approvers)
+                note += f"\n{who}: your approval is requested" if who else ""
             try:
                 self._client.chat_postMessage(
                     channel=ref.channel, thread_ts=ref.ts, text=blocks.cut(note)

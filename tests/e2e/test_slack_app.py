@@ -199,7 +199,9 @@ def test_fifty_simultaneous_clicks_give_one_transition(served: ServedApp) -> Non
     assert statuses == [200] * 50
     eventually(lambda: len(slack.ephemerals) == 49, what="49 refusals", timeout=30)
     after = served.ctx.store.load(SVC)
-    assert after is not None and after.version == before.version + 1
+    # one approval, then meshgate's own verification of the change it applied
+    assert after is not None and after.version == before.version + 2
+    assert (after.phase, after.state) == ("lock", "in_progress")
     assert all("already_decided" in e["text"] for e in slack.ephemerals)
 
 
@@ -454,7 +456,8 @@ def test_the_message_follows_the_checks_when_someone_asks_for_status(
     services = mesh / "10-bookinfo.yaml"
     named = services.read_text()
     services.write_text(named.replace("name: http", "name: web"))  # no protocol prefix
-    app = serve(slack_api, context(store, clock, playbook=playbook.default(), manifests=mesh))
+    book = playbook.default()
+    app = serve(slack_api, context(store, clock, playbook=book, manifests=mesh, applied=False))
     try:
         say(app, f"start {SVC}", user=ALICE)
         message = eventually(lambda: slack_api.messages(CHANNEL))[0]
@@ -495,3 +498,39 @@ def test_a_click_from_another_channel_is_refused(served: ServedApp) -> None:
     after = served.ctx.store.load(SVC)
     assert after is not None and after.state == "awaiting_approval"
     assert buttons(slack.message(CHANNEL, message["ts"])), "the request stays open"
+
+
+def test_a_request_names_its_approvers_and_the_thread_mentions_them_once(
+    served: ServedApp,
+) -> None:
+    slack = served.slack
+    message = to_pending(served, slack)
+    assert "approval(s) from <@UBOB> <@UCAROL>" in text_of(message)
+    notes = eventually(
+        lambda: [
+            m["text"]
+            for m in slack.messages(CHANNEL)
+            if m.get("thread_ts") == message["ts"] and "<@UBOB>" in m["text"]
+        ],
+        what="thread note to the approvers",
+    )
+    assert len(notes) == 1 and "<@UBOB> <@UCAROL>: your approval is requested" in notes[0]
+
+
+def test_a_request_without_a_change_says_what_is_signed_off(
+    slack_api: SlackWebStandIn, store: RedisStore, clock: ManualClock
+) -> None:
+    book = playbook.parse(
+        SLACK_PLAYBOOK.replace(
+            "    change: {kind: peer-authentication, mode: STRICT}\n", ""
+        ).replace("users: [UBOB, UCAROL]", "users: [UBOB], groups: [SPLATFORM]"),
+        source="no-change.yaml",
+    )
+    app = serve(slack_api, context(store, clock, playbook=book))
+    try:
+        message = to_pending(app, slack_api)
+        shown = text_of(message)
+        assert "Signs off (no change is applied):* announced: attested by UALICE" in shown
+        assert "from <@UBOB> <!subteam^SPLATFORM>" in shown
+    finally:
+        app.stop()

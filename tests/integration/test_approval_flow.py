@@ -67,9 +67,11 @@ def test_self_outsider_approver_then_double_click(ctx: Context) -> None:
     approved = say(ctx, "bob", f"approve {SVC}")
     assert approved.ok and approved.rollout is not None
     assert (approved.rollout.phase, approved.rollout.state) == ("lock", "in_progress")
-    assert "phase switch completed (approved by bob)" in (wording.message(approved) or "")
-    # the manifests are a read-only cluster: the reply must not pretend the change was made
-    assert "NOT applied: the cluster is read-only" in (wording.message(approved) or "")
+    said = wording.message(approved) or ""
+    assert "phase switch passed (approved by bob)" in said
+    # applied to the (in-memory) cluster, then verified at once: the change is there
+    assert "applied PeerAuthentication shop/meshgate-productpage" in said
+    assert "phase switch completed (verified); now at phase lock" in said
 
     again = say(ctx, "bob", f"approve {SVC}")
     assert again.error is not None and again.error.code == "already_decided"
@@ -99,6 +101,8 @@ def test_history_lists_each_step_with_its_actor_refusals_included(ctx: Context) 
         ("alice", "advance", "ok"),
         ("alice", "approve", "self_approval"),
         ("bob", "approve", "ok"),
+        ("meshgate", "change", "ok"),  # applied
+        ("meshgate", "verify", "ok"),  # verified: the phase completed
     ]
     assert history[0].at == "2026-11-25T10:00:00Z"
 

@@ -30,7 +30,7 @@ phases:
     change: {kind: peer-authentication, mode: STRICT}
     approvals: {required: 0}
 """
-SVC = "shop/ratings"
+SVC = "shop/productpage"
 
 
 def test_completing_strict_stores_the_baseline_and_rolling_it_back_clears_it(
@@ -51,6 +51,6 @@ def test_completing_strict_stores_the_baseline_and_rolling_it_back_clears_it(
     run(f"advance {SVC}")
     (baseline,) = watch.baselines()
     assert (baseline.service, baseline.phase) == (SVC, "strict")
-    assert baseline.audit.mtls.mode.value == "STRICT"  # ratings' own STRICT policy, as read
+    assert baseline.audit.mtls.mode.value == "STRICT"  # meshgate's STRICT policy, as read
     run(f"rollback {SVC}")
     assert watch.baselines() == []

@@ -121,8 +121,11 @@ def test_approval_applies_the_change_and_rollback_removes_it(
     assert stored["metadata"]["managedFields"][0]["manager"] == "meshgate"
 
     trail = say(ctx, "carol", f"history {SVC}").history
-    assert (trail[-1].actor, trail[-1].action, trail[-1].outcome) == ("meshgate", "change", "ok")
-    assert "applied PeerAuthentication shop/meshgate-checkout" in trail[-1].detail
+    assert (trail[-2].actor, trail[-2].action, trail[-2].outcome) == ("meshgate", "change", "ok")
+    assert "applied PeerAuthentication shop/meshgate-checkout" in trail[-2].detail
+    # then verified at once on a fresh read: the policy is there, so the phase completed
+    assert (trail[-1].actor, trail[-1].action, trail[-1].outcome) == ("meshgate", "verify", "ok")
+    assert approved.rollout.phase == "rbac"
 
     back = say(ctx, "bob", f"rollback {SVC}")
     assert back.ok and back.rollout.phase == "strict"

@@ -77,7 +77,8 @@ def test_fifty_concurrent_approvals_give_exactly_one_transition(
     after = store.load(SVC)
     assert after is not None
     assert after.version == before.version + 1
-    assert after.phase == "lock"
+    # the clickers' contexts have no cluster: the change cannot be seen, so the phase waits
+    assert (after.phase, after.state) == ("switch", "verifying")
     approvals = [e for e in store.history(SVC, limit=200) if e.action == "approve"]
     assert [e.outcome for e in approvals].count("ok") == 1
     store.close()

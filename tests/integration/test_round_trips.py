@@ -64,18 +64,19 @@ def run_counted(
     return sent
 
 
-def test_an_approval_that_completes_a_phase_costs_two_round_trips(
+def test_an_approval_costs_two_round_trips_and_a_pending_verification_writes_nothing(
     store: RedisStore, clock: ManualClock, admin: redis.Redis, marker: redis.Redis
 ) -> None:
-    ctx = context(store, clock)
+    ctx = context(store, clock, applied=False)  # read-only: the change is awaited, not applied
     for text in TO_SWITCH_PENDING:
         assert dispatch.execute(text, actor="alice", ctx=ctx).ok
 
     sent = run_counted(admin, marker, ctx, f"approve {SVC}", actor="bob")
 
-    assert sent == ["GET", "EVALSHA"]  # read; compare-and-set with its trail entry
+    # read; compare-and-set with its trail entry; the verification's read, which writes nothing
+    assert sent == ["GET", "EVALSHA", "GET"]
     after = store.load(SVC)
-    assert after is not None and after.phase == "lock"
+    assert after is not None and (after.phase, after.state) == ("switch", "verifying")
     assert [e.actor for e in store.history(SVC, limit=1)] == ["bob"]
 
 

@@ -29,7 +29,7 @@ phases:
     title: Lock down
     gate:
       - {id: done, title: Everything done, attest: true}
-    change: {kind: authorization-policy, deny_by_default: true}
+    change: {kind: authorization-policy, dry_run: true}
     approvals: {required: 2, users: [bob], groups: [SPLATFORM]}
 """
 

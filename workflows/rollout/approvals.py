@@ -76,6 +76,7 @@ def approve(
         outcome=RequestOutcome.APPROVED,
         by=actor.id,
         at=now,
+        version=rollout.version + 1,
     )
     approved = rollout.model_copy(update={"last_decision": decision, "request": counted})
     return Transition(approved), True
@@ -107,6 +108,7 @@ def reject(
         by=actor.id,
         at=now,
         reason=event.reason,
+        version=rollout.version + 1,
     )
     rejected = rollout.model_copy(
         update={"request": None, "last_decision": decision, "state": RolloutState.IN_PROGRESS}
@@ -133,8 +135,15 @@ def _pending(rollout: Rollout, request_id: str | None) -> ApprovalRequest:
 
 
 def _no_pending_request(rollout: Rollout, request_id: str | None) -> Refused:
-    """The refusal for a vote when nothing awaits one: late click, expiry, or nothing asked."""
+    """The refusal for a vote when nothing awaits one: late click, expiry, or nothing asked.
+
+    A vote without a request id is about the last decision only while that decision is the
+    rollout's latest transition (meshgate's own follow-ups, verifying its change, carry it);
+    after that, the person is told nothing awaits approval rather than about an old request.
+    """
     last = rollout.last_decision
+    if last is not None and request_id is None and last.version != rollout.version:
+        last = None
     if last is not None and request_id in (None, last.request_id):
         if last.outcome is RequestOutcome.EXPIRED:
             return Refused(

@@ -2,8 +2,9 @@
 
 An event is what a person asked for (a chat verb, a button), with the service it is about;
 `Actor` is who asked and which approver groups they belong to; `Facts` is what the command
-read before deciding (the gate's checklist, the dry run's diff). `ApplyFailed` is meshgate's own
-event: the cluster refused a change the state machine had ordered. The parser never builds it.
+read before deciding (the gate's or verify checklist, the dry run's diff). `ApplyFailed` and
+`Verify` are meshgate's own events: the cluster refused a change the state machine had ordered;
+a verifying phase is checked again. The parser never builds them.
 `Refused` is how the machine says no, with the code the person sees.
 """
 
@@ -33,11 +34,12 @@ MESHGATE = Actor("meshgate")
 
 @dataclass(frozen=True)
 class Facts:
-    """What the command read for the decision: the current phase's gate, the dry-run diff."""
+    """What the command read: the lines `machine.items_to_check` named, the dry-run diff."""
 
     checklist: tuple[ChecklistLine, ...] = ()
     preview: str | None = None  # None: not asked yet (see the DryRun intent)
     metrics: MetricsSnapshot | None = None  # the service's numbers, shown to approvers
+    manifest: str = ""  # where meshgate does not write: the change as YAML to commit
 
 
 @dataclass(frozen=True)
@@ -116,7 +118,15 @@ class ApplyFailed:
     reason: str
 
 
-Event = Start | Advance | Approve | Reject | Attest | Rollback | Abort | ApplyFailed
+@dataclass(frozen=True)
+class Verify:
+    """meshgate checks a verifying phase (after its apply; on the sweep): verify lines in Facts."""
+
+    verb: ClassVar[str] = "verify"
+    service: ServiceRef
+
+
+Event = Start | Advance | Approve | Reject | Attest | Rollback | Abort | ApplyFailed | Verify
 
 
 class Refused(WorkflowError):

@@ -23,7 +23,8 @@ class HappeningKind(StrEnum):
     STARTED = "started"  # a rollout began at the first phase
     ADVANCE_REQUESTED = "advance_requested"  # approvals are now being collected
     APPROVAL_RECORDED = "approval_recorded"  # one vote counted, more needed
-    PHASE_COMPLETED = "phase_completed"  # `change` (if any) is applied now
+    VERIFYING = "verifying"  # approvals done; `change` (if any) is applied now, then verified
+    PHASE_COMPLETED = "phase_completed"  # the phase is done (verified, when it had to be)
     ROLLOUT_COMPLETED = "rollout_completed"  # the last phase completed
     REQUEST_REJECTED = "request_rejected"  # back to in_progress, nothing applied
     REQUEST_EXPIRED = "request_expired"  # nobody decided in time
@@ -31,6 +32,7 @@ class HappeningKind(StrEnum):
     ATTESTED = "attested"  # a human item was vouched for
     ROLLED_BACK = "rolled_back"  # `change` (if any) is reverted now
     CHANGE_FAILED = "change_failed"  # the cluster refused the change; nothing was applied
+    VERIFICATION_FAILED = "verification_failed"  # `items` still failed at the deadline
     ABORTED = "aborted"  # the rollout stopped
 
 
@@ -45,12 +47,14 @@ class Happening(BaseModel):
     approvers: tuple[str, ...] = ()  # PHASE_COMPLETED after approvals: who approved
     count: int = 0  # APPROVAL_RECORDED: votes so far
     required: int = 0  # approvals needed
-    deadline: datetime | None = None  # ADVANCE_REQUESTED / REQUEST_EXPIRED
+    deadline: datetime | None = None  # ADVANCE_REQUESTED / REQUEST_EXPIRED / VERIFYING
     reason: str = ""  # a person's reason or note, or why a change failed
     item: str = ""  # ATTESTED: the checklist item
     from_phase: str = ""  # ROLLED_BACK: where the rollout was
     next_phase: str = ""  # PHASE_COMPLETED: where it is now ("" after the last phase)
     withdrawn_by: str = ""  # REQUEST_WITHDRAWN: the verb that withdrew it (rollback, abort)
+    items: tuple[str, ...] = ()  # VERIFICATION_FAILED: the verify items that did not pass
+    held: bool = False  # VERIFICATION_FAILED: on_failure `hold` (nothing undone; a person decides)
     change: PhaseChange | None = None
 
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from workflows.errors import ErrorCode
-from workflows.gates.checklist import AttestationNote, blockers, timestamp
+from workflows.gates.checklist import blockers, timestamp
 from workflows.playbook import Phase, Playbook
-from workflows.rollout import approvals, guards, reversal
+from workflows.rollout import approvals, attesting, guards, reversal, verification
 from workflows.rollout.events import (
     Abort,
     Actor,
@@ -28,6 +28,7 @@ from workflows.rollout.events import (
     Reject,
     Rollback,
     Start,
+    Verify,
 )
 from workflows.rollout.happenings import (
     ApplyChange,
@@ -51,6 +52,9 @@ from workflows.rollout.state import (
 NO_FACTS = Facts()
 NOBODY = Approvers()
 
+items_to_check = verification.items_to_check
+checklist_of = verification.checklist_of
+
 
 def current(rollout: Rollout, *, now: datetime) -> Transition:
     """The rollout as of `now`: a pending request past its expiry has expired (not stored)."""
@@ -63,6 +67,7 @@ def current(rollout: Rollout, *, now: datetime) -> Transition:
         outcome=RequestOutcome.EXPIRED,
         by="meshgate",
         at=request.expires_at,
+        version=rollout.version,  # decided as of the stored document, which it does not move
     )
     expired = rollout.model_copy(
         update={"request": None, "last_decision": decision, "state": RolloutState.IN_PROGRESS}
@@ -119,7 +124,14 @@ def decide(
     rollout = expiry.rollout
     match event:
         case Advance():
-            result = _advance(rollout, actor=actor, facts=facts, playbook=playbook, now=now)
+            result = _advance(
+                rollout,
+                actor=actor,
+                facts=facts,
+                playbook=playbook,
+                now=now,
+                default=default_approvers,
+            )
         case Approve():
             result, enough = approvals.approve(
                 rollout, event, actor=actor, playbook=playbook, now=now, default=default_approvers
@@ -131,7 +143,7 @@ def decide(
                 rollout, event, actor=actor, playbook=playbook, now=now, default=default_approvers
             )
         case Attest():
-            result = _attest(rollout, event, actor=actor, playbook=playbook, now=now)
+            result = attesting.attest(rollout, event, actor=actor, playbook=playbook, now=now)
         case Rollback():
             result = reversal.rollback(
                 rollout, actor=actor, playbook=playbook, now=now, default=default_approvers
@@ -140,7 +152,16 @@ def decide(
             result = reversal.abort(rollout, event, actor=actor, now=now)
         case ApplyFailed():
             result = reversal.apply_failed(rollout, event, playbook=playbook, now=now)
-    moved = result.rollout.model_copy(update={"version": rollout.version + 1, "updated_at": now})
+        case Verify():
+            result = verification.check(
+                rollout, actor=actor, facts=facts, playbook=playbook, now=now
+            )
+    update: dict[str, object] = {"version": rollout.version + 1, "updated_at": now}
+    decision = result.rollout.last_decision
+    if isinstance(event, ApplyFailed | Verify) and decision and decision.version == rollout.version:
+        # meshgate's follow-up of a decision: a late click is still about that decision
+        update["last_decision"] = decision.model_copy(update={"version": rollout.version + 1})
+    moved = result.rollout.model_copy(update=update)
     return Transition(moved, expiry.happened + result.happened, result.intents)
 
 
@@ -153,6 +174,8 @@ def _start(
             f"{rollout.service} is already rolling out (phase {rollout.phase}, "
             f"{rollout.state.value}); use `status` to see where it stands",
         )
+    if rollout is not None:
+        return reversal.resume(rollout, actor=actor, playbook=playbook, now=now)
     first = playbook.phase(0)
     started = Rollout(
         service=str(event.service),
@@ -163,17 +186,25 @@ def _start(
         started_by=actor.id,
         started_at=now,
         updated_at=now,
-        version=(rollout.version + 1) if rollout is not None else 1,
+        version=1,
     )
     happening = Happening(kind=HappeningKind.STARTED, phase=first.id, by=actor.id)
     return Transition(started, (happening,))
 
 
 def _advance(
-    rollout: Rollout, *, actor: Actor, facts: Facts, playbook: Playbook, now: datetime
+    rollout: Rollout,
+    *,
+    actor: Actor,
+    facts: Facts,
+    playbook: Playbook,
+    now: datetime,
+    default: Approvers,
 ) -> Transition:
     guards.refuse_if_finished(rollout)
     phase = playbook.phase(rollout.phase_index)
+    if rollout.state is RolloutState.VERIFYING:
+        return verification.check(rollout, actor=actor, facts=facts, playbook=playbook, now=now)
     if rollout.request is not None:
         request = rollout.request
         raise Refused(
@@ -200,6 +231,8 @@ def _advance(
         checklist=facts.checklist,
         preview=facts.preview or "",
         metrics=facts.metrics,
+        manifest=facts.manifest,
+        approvers=_named(approvers_for(phase.approvals, default=default)),
     )
     waiting = rollout.model_copy(
         update={"request": request, "state": RolloutState.AWAITING_APPROVAL}
@@ -219,64 +252,32 @@ def _advance(
 
 
 def _complete(so_far: Transition, *, playbook: Playbook, now: datetime, by: str = "") -> Transition:
-    """Complete the current phase of `so_far.rollout`: record it, move on, apply its change."""
+    """The gate and approvals of the current phase are done: record it, apply its change.
+
+    A phase with a change or verify items is verified before it completes; one with neither
+    completes at once.
+    """
     rollout = so_far.rollout
     phase: Phase = playbook.phase(rollout.phase_index)
     request = rollout.request
     votes = tuple(v.by for v in request.approvals) if request is not None else ()
+    who = by or (votes[-1] if votes else "")
     done = CompletedPhase(phase=phase.id, at=now, change=phase.change)
-    update: dict[str, object] = {"request": None, "completed": (*rollout.completed, done)}
-    next_index = rollout.phase_index + 1
-    last = next_index >= len(playbook.phases)
-    if last:
-        update["state"] = RolloutState.COMPLETED
-    else:
-        update |= {
-            "phase_index": next_index,
-            "phase": playbook.phase(next_index).id,
-            "state": RolloutState.IN_PROGRESS,
-        }
-    completed = Happening(
-        kind=HappeningKind.PHASE_COMPLETED,
-        phase=phase.id,
-        by=by or (votes[-1] if votes else ""),
-        approvers=votes,
-        next_phase="" if last else playbook.phase(next_index).id,
-        change=phase.change,
-    )
-    happened = [*so_far.happened, completed]
-    if last:
-        happened.append(Happening(kind=HappeningKind.ROLLOUT_COMPLETED, phase=phase.id))
+    recorded = rollout.model_copy(update={"request": None, "completed": (*rollout.completed, done)})
     intents: tuple[Intent, ...] = so_far.intents
     if phase.change is not None:
         intents = (*intents, ApplyChange(phase.id, phase.change))
-    return Transition(rollout.model_copy(update=update), tuple(happened), intents)
+    if phase.verified:
+        return verification.begin(
+            Transition(recorded, so_far.happened, intents),
+            phase=phase,
+            by=who,
+            approvers=votes,
+            now=now,
+        )
+    moved = verification.move_on(recorded, playbook=playbook, by=who, approvers=votes)
+    return Transition(moved.rollout, so_far.happened + moved.happened, intents)
 
 
-def _attest(
-    rollout: Rollout, event: Attest, *, actor: Actor, playbook: Playbook, now: datetime
-) -> Transition:
-    guards.refuse_if_finished(rollout)
-    phase = playbook.phase(rollout.phase_index)
-    item = phase.item(event.item)
-    attestable = [i.id for i in phase.gate if i.attest]
-    if item is None or not item.attest:
-        known = ", ".join(attestable) or "none"
-        what = "is an automated check" if item is not None else "is not an item of this phase"
-        raise Refused(
-            ErrorCode.NOT_FOUND if item is None else ErrorCode.CONFLICT,
-            f"{event.item} {what}; phase {phase.id} takes attestations for: {known}",
-        )
-    if rollout.request is not None:
-        raise Refused(
-            ErrorCode.CONFLICT,
-            f"phase {phase.id} awaits approval on its current checklist; reject the request "
-            "before changing it",
-        )
-    note = AttestationNote(phase=phase.id, item=item.id, by=actor.id, at=now, note=event.note)
-    kept = tuple(a for a in rollout.attestations if (a.phase, a.item) != (phase.id, item.id))
-    attested = rollout.model_copy(update={"attestations": (*kept, note)})
-    happening = Happening(
-        kind=HappeningKind.ATTESTED, phase=phase.id, by=actor.id, item=item.id, reason=event.note
-    )
-    return Transition(attested, (happening,))
+def _named(approvers: Approvers) -> tuple[str, ...]:
+    return (*sorted(approvers.users), *sorted(approvers.groups))

@@ -1,8 +1,9 @@
-"""Going back: rollback to the last completed phase, abort, and a change that failed to apply.
+"""Going back: rollback, abort and resuming, and a change that failed to apply.
 
 Pure helpers of workflows.rollout.machine. A rollback reverts the phase's change (a
 RevertChange intent); a failed apply reverts nothing (the writer applies all or nothing) and
 moves the rollout back to the phase whose change failed, so it never reads completed without it.
+Going back resets the attestations of the phase gone back to and of every later one.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def rollback(
             "would revert; one of its approvers must roll it back",
         )
     withdrawal = _withdraw(rollout, by=actor.id, verb="rollback", now=now)
-    back = _back_to(withdrawal.rollout, index=index, phase=last.phase)
+    back = back_to(withdrawal.rollout, index=index, phase=last.phase, playbook=playbook)
     happening = Happening(
         kind=HappeningKind.ROLLED_BACK,
         phase=last.phase,
@@ -77,6 +78,24 @@ def abort(rollout: Rollout, event: Abort, *, actor: Actor, now: datetime) -> Tra
     return Transition(aborted, (*withdrawal.happened, happening))
 
 
+def resume(rollout: Rollout, *, actor: Actor, playbook: Playbook, now: datetime) -> Transition:
+    """`start` after `abort`: where it stopped, with its applied changes and attestations.
+
+    A phase aborted while verifying is verified again, with a fresh deadline.
+    """
+    update: dict[str, object] = {"state": RolloutState.IN_PROGRESS, "version": rollout.version + 1}
+    if rollout.verifying is not None:
+        phase = playbook.phase(rollout.phase_index)
+        update["state"] = RolloutState.VERIFYING
+        update["verifying"] = rollout.verifying.model_copy(
+            update={"since": now, "deadline": now + phase.verification.deadline, "held": False}
+        )
+    happening = Happening(
+        kind=HappeningKind.STARTED, phase=rollout.phase, by=actor.id, reason="resumed"
+    )
+    return Transition(rollout.model_copy(update=update), (happening,))
+
+
 def apply_failed(
     rollout: Rollout, event: ApplyFailed, *, playbook: Playbook, now: datetime
 ) -> Transition:
@@ -87,7 +106,9 @@ def apply_failed(
             ErrorCode.CONFLICT,
             f"phase {event.phase} is not the last completed phase of {rollout.service}",
         )
-    back = _back_to(rollout, index=playbook.index_of(event.phase), phase=event.phase)
+    back = back_to(
+        rollout, index=playbook.index_of(event.phase), phase=event.phase, playbook=playbook
+    )
     failed = Happening(
         kind=HappeningKind.CHANGE_FAILED, phase=event.phase, by="meshgate", reason=event.reason
     )
@@ -100,13 +121,21 @@ def apply_failed(
     return Transition(back, (failed, rolled))
 
 
-def _back_to(rollout: Rollout, *, index: int, phase: str) -> Rollout:
+def back_to(rollout: Rollout, *, index: int, phase: str, playbook: Playbook) -> Rollout:
+    """Back at phase `index`, its change undone: its attestations and later ones no longer hold.
+
+    A person vouched for an item of the cluster as it was; after a rollback that item must be
+    attested again (an attestation of an earlier phase still stands).
+    """
+    kept_phases = {p.id for p in playbook.phases[:index]}
     return rollout.model_copy(
         update={
             "phase_index": index,
             "phase": phase,
             "state": RolloutState.ROLLED_BACK,
             "completed": rollout.completed[:-1],
+            "verifying": None,
+            "attestations": tuple(a for a in rollout.attestations if a.phase in kept_phases),
         }
     )
 
@@ -122,6 +151,7 @@ def _withdraw(rollout: Rollout, *, by: str, verb: str, now: datetime) -> Transit
         by=by,
         at=now,
         reason=f"{verb} by {by}",
+        version=rollout.version + 1,
     )
     withdrawn = rollout.model_copy(update={"request": None, "last_decision": decision})
     happening = Happening(

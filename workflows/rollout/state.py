@@ -5,7 +5,10 @@ States::
     start ──> in_progress ──advance (gate passes)──> awaiting_approval ──approve × N──┐
                  ^    │  └──(0 approvals needed)──────────────────────────────────────┤
                  │    │                   reject / expiry ──> in_progress            v
-                 │    └──abort──> aborted            next phase: in_progress, or completed
+                 │    │          a phase with a change or `verify:` items: verifying ─┤
+                 │    │            (verify passes ──> next phase; fails by the        │
+                 │    │             deadline ──> rolled_back, or held)                v
+                 │    └──abort──> aborted ──start──> resumes   next phase: in_progress, or completed
                  └── rollback, or a change that failed to apply ──> rolled_back ──advance──> ...
 """
 
@@ -28,6 +31,7 @@ class RolloutState(StrEnum):
 
     IN_PROGRESS = "in_progress"  # working on the current phase's gate
     AWAITING_APPROVAL = "awaiting_approval"  # gate passed; approvals being collected
+    VERIFYING = "verifying"  # the change is applied (or awaited); its verify items are checked
     COMPLETED = "completed"  # every phase done
     ROLLED_BACK = "rolled_back"  # the last phase's change was reverted; back at that phase
     ABORTED = "aborted"  # stopped by a person; start again to resume
@@ -66,6 +70,8 @@ class ApprovalRequest(_Frozen):
     checklist: tuple[ChecklistLine, ...] = ()
     preview: str = ""  # diff of the objects the change will apply, from a server-side dry run
     metrics: MetricsSnapshot | None = None  # the service's numbers when the request was made
+    manifest: str = ""  # where meshgate does not write: the change as YAML for the team to commit
+    approvers: tuple[str, ...] = ()  # who may approve: Slack user ids, then user-group ids
 
 
 class Decision(_Frozen):
@@ -77,6 +83,16 @@ class Decision(_Frozen):
     by: str
     at: datetime
     reason: str = ""
+    version: int = 0  # the rollout version this decision created (0: written before it was kept)
+
+
+class Verifying(_Frozen):
+    """A phase whose change is applied (or awaited) and whose verify items must pass."""
+
+    phase: str
+    since: datetime
+    deadline: datetime
+    held: bool = False  # failed at the deadline with on_failure `hold`: a person decides
 
 
 class CompletedPhase(_Frozen):
@@ -102,6 +118,7 @@ class Rollout(_Frozen):
     request: ApprovalRequest | None = None
     last_decision: Decision | None = None
     completed: tuple[CompletedPhase, ...] = ()
+    verifying: Verifying | None = None
     version: int = 0
 
     @property

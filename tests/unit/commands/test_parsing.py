@@ -34,6 +34,7 @@ PARSED = [
     ("abort shop/checkout wrong cluster", events.Abort(SHOP, "wrong cluster")),
     ("history shop/checkout", parsing.History(SHOP)),
     ("metrics shop/checkout", parsing.Metrics(SHOP)),
+    ("plan shop/checkout", parsing.Plan(SHOP)),
     ("audit", parsing.Audit(None)),
     ("audit shop/checkout", parsing.Audit(SHOP)),
     ("ack a1b2", parsing.Ack("a1b2")),
@@ -80,7 +81,7 @@ def test_every_verb_has_a_usage_and_a_summary() -> None:
     assert set(parsing.USAGE) == set(parsing.SUMMARY)
     assert set(parsing.USAGE) == {
         "help", "list", "start", "status", "advance", "approve", "reject", "attest",
-        "rollback", "abort", "history", "metrics", "audit", "ack", "snooze",
+        "rollback", "abort", "history", "metrics", "audit", "plan", "ack", "snooze",
     }  # fmt: skip
 
 

@@ -9,10 +9,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.support.playbooks import attest_only
+from workflows import playbook
 from workflows.errors import ErrorCode
 from workflows.gates.checklist import ChecklistLine, ItemStatus
 from workflows.naming import ServiceRef
-from workflows.playbook import ChangeKind
+from workflows.playbook import ChangeKind, Playbook
 from workflows.rollout import machine
 from workflows.rollout.events import (
     MESHGATE,
@@ -28,6 +29,7 @@ from workflows.rollout.events import (
     Reject,
     Rollback,
     Start,
+    Verify,
 )
 from workflows.rollout.happenings import (
     ApplyChange,
@@ -92,6 +94,15 @@ def apply_failed(phase: str) -> Asked:
     return Asked(MESHGATE, ApplyFailed(SERVICE, phase=phase, reason="403 forbidden"))
 
 
+def verify(*lines: ChecklistLine) -> Asked:
+    """meshgate's check of a verifying phase, on the lines it evaluated."""
+    checklist = lines or (line("change-present", ItemStatus.PASS),)
+    return Asked(MESHGATE, Verify(SERVICE), Facts(checklist=checklist))
+
+
+FAILING = line("change-present", ItemStatus.FAIL)
+
+
 @dataclass(frozen=True)
 class At:
     """An event at an offset from T0 (for expiry)."""
@@ -105,8 +116,10 @@ START = start("alice")
 AT_SWITCH: tuple[Asked, ...] = (START, attest("alice", "ready"), advance("alice"))
 # Phase `switch` awaiting approval, requested by alice.
 SWITCH_PENDING: tuple[Asked, ...] = (*AT_SWITCH, attest("alice", "announced"), advance("alice"))
-# Phase `lock` (index 2), in_progress.
-AT_LOCK: tuple[Asked, ...] = (*SWITCH_PENDING, approve("bob"))
+# Phase `switch` approved: its change is applied and being verified.
+SWITCH_VERIFYING: tuple[Asked, ...] = (*SWITCH_PENDING, approve("bob"))
+# Phase `lock` (index 2), in_progress: `switch` verified.
+AT_LOCK: tuple[Asked, ...] = (*SWITCH_VERIFYING, verify())
 LOCK_PENDING: tuple[Asked, ...] = (*AT_LOCK, attest("alice", "done"), advance("alice"))
 
 
@@ -174,8 +187,58 @@ ACCEPTED = [
     pytest.param(
         SWITCH_PENDING,
         approve("bob"),
+        Moves(RolloutState.VERIFYING, "switch", (HappeningKind.VERIFYING,)),
+        id="approve-applies-the-change-and-verifies-it",
+    ),
+    pytest.param(
+        SWITCH_VERIFYING,
+        verify(),
         Moves(RolloutState.IN_PROGRESS, "lock", (HappeningKind.PHASE_COMPLETED,)),
-        id="approve-completes-phase",
+        id="verified-phase-completes",
+    ),
+    pytest.param(
+        SWITCH_VERIFYING,
+        advance("carol", line("change-present", ItemStatus.PASS)),
+        Moves(RolloutState.IN_PROGRESS, "lock", (HappeningKind.PHASE_COMPLETED,)),
+        id="advance-while-verifying-completes-when-the-lines-pass",
+    ),
+    pytest.param(
+        SWITCH_VERIFYING,
+        At(verify(FAILING), minutes=10),
+        Moves(
+            RolloutState.ROLLED_BACK,
+            "switch",
+            (HappeningKind.VERIFICATION_FAILED, HappeningKind.ROLLED_BACK),
+        ),
+        id="verification-failing-at-the-deadline-rolls-back",
+    ),
+    pytest.param(
+        SWITCH_VERIFYING,
+        rollback("carol"),
+        Moves(RolloutState.ROLLED_BACK, "switch", (HappeningKind.ROLLED_BACK,)),
+        id="rollback-while-verifying",
+    ),
+    pytest.param(
+        SWITCH_VERIFYING,
+        apply_failed("switch"),
+        Moves(
+            RolloutState.ROLLED_BACK,
+            "switch",
+            (HappeningKind.CHANGE_FAILED, HappeningKind.ROLLED_BACK),
+        ),
+        id="apply-failed-while-verifying",
+    ),
+    pytest.param(
+        (*AT_LOCK, abort("alice")),
+        START,
+        Moves(RolloutState.IN_PROGRESS, "lock", (HappeningKind.STARTED,)),
+        id="start-after-abort-resumes-where-it-stopped",
+    ),
+    pytest.param(
+        (*SWITCH_VERIFYING, abort("alice")),
+        START,
+        Moves(RolloutState.VERIFYING, "switch", (HappeningKind.STARTED,)),
+        id="start-after-abort-while-verifying-verifies-again",
     ),
     pytest.param(
         LOCK_PENDING,
@@ -186,12 +249,18 @@ ACCEPTED = [
     pytest.param(
         (*LOCK_PENDING, approve("bob")),
         approve("erin", groups=frozenset({"SPLATFORM"})),
+        Moves(RolloutState.VERIFYING, "lock", (HappeningKind.VERIFYING,)),
+        id="group-member-approves-last-phase",
+    ),
+    pytest.param(
+        (*LOCK_PENDING, approve("bob"), approve("erin", groups=frozenset({"SPLATFORM"}))),
+        verify(),
         Moves(
             RolloutState.COMPLETED,
             "lock",
             (HappeningKind.PHASE_COMPLETED, HappeningKind.ROLLOUT_COMPLETED),
         ),
-        id="group-member-completes-last-phase",
+        id="verified-last-phase-completes-the-rollout",
     ),
     pytest.param(
         SWITCH_PENDING,
@@ -238,7 +307,7 @@ ACCEPTED = [
         id="rollback-withdraws-pending-request",
     ),
     pytest.param(
-        (*LOCK_PENDING, approve("bob"), approve("erin", frozenset({"SPLATFORM"}))),
+        (*LOCK_PENDING, approve("bob"), approve("erin", frozenset({"SPLATFORM"})), verify()),
         rollback("bob"),
         Moves(RolloutState.ROLLED_BACK, "lock", (HappeningKind.ROLLED_BACK,)),
         id="rollback-after-completion",
@@ -316,7 +385,25 @@ REFUSED = [
         "already approved", id="stale-button",
     ),
     pytest.param(
-        (*LOCK_PENDING, approve("bob"), approve("erin", frozenset({"SPLATFORM"}))),
+        SWITCH_VERIFYING, approve("carol"), ErrorCode.ALREADY_DECIDED,
+        "already approved by bob", id="late-click-while-verifying",
+    ),
+    pytest.param(
+        (*AT_LOCK, attest("alice", "done")), approve("bob"), ErrorCode.CONFLICT,
+        "nothing awaits approval", id="approve-with-nothing-pending-after-other-transitions",
+    ),
+    pytest.param(
+        SWITCH_VERIFYING, advance("alice", FAILING), ErrorCode.CONFLICT,
+        "is verifying its change until 2026-11-25T10:10:00Z; waiting for change-present (fail)",
+        id="advance-while-verification-pending",
+    ),
+    pytest.param(
+        SWITCH_VERIFYING, attest("alice", "announced"), ErrorCode.CONFLICT, "verifying",
+        id="attest-while-verifying",
+    ),
+    pytest.param(
+        (*LOCK_PENDING, approve("bob"), approve("erin", frozenset({"SPLATFORM"})),
+         verify()),
         approve("carol", frozenset({"SPLATFORM"})), ErrorCode.ALREADY_DECIDED,
         "already approved by erin", id="late-click-after-the-last-phase",
     ),
@@ -369,7 +456,8 @@ REFUSED = [
         id="advance-after-abort",
     ),
     pytest.param(
-        (*LOCK_PENDING, approve("bob"), approve("erin", frozenset({"SPLATFORM"}))),
+        (*LOCK_PENDING, approve("bob"), approve("erin", frozenset({"SPLATFORM"})),
+         verify()),
         advance("alice"), ErrorCode.CONFLICT, "completed every phase",
         id="advance-after-completion",
     ),
@@ -398,7 +486,7 @@ def test_gate_failure_lists_every_blocker_and_only_blockers() -> None:
 
 def test_completed_phase_carries_the_change_to_apply_and_rollback_the_one_to_revert() -> None:
     approved = play((*SWITCH_PENDING, approve("bob")))
-    completed = [h for h in approved.happened if h.kind is HappeningKind.PHASE_COMPLETED]
+    completed = [h for h in approved.happened if h.kind is HappeningKind.VERIFYING]
     assert completed[0].change is not None
     assert completed[0].change.kind is ChangeKind.PEER_AUTHENTICATION
     assert completed[0].change.mode == "STRICT"
@@ -478,3 +566,119 @@ def test_only_the_groups_that_decide_an_event_are_looked_up() -> None:
         )
         == frozenset()
     )
+
+
+HOLDING = playbook.parse(
+    """\
+schema: meshgate.playbook/v1
+name: holding
+phases:
+  - id: check
+    stage: release
+    title: Checks only, held on failure
+    verify: [{id: mtls-strict, title: STRICT, check: mtls-strict}]
+    verification: {deadline: 5m, on_failure: hold}
+    approvals: {required: 0}
+  - id: next
+    stage: release
+    title: Next
+""",
+    source="holding.yaml",
+)
+
+
+def decide_on(
+    book: Playbook, rollout: Rollout | None, asked: Asked, *, minutes: int = 0
+) -> Transition:
+    return machine.decide(
+        rollout,
+        asked.event,
+        actor=asked.actor,
+        facts=asked.facts,
+        playbook=book,
+        now=T0 + timedelta(minutes=minutes),
+    )
+
+
+def test_a_verification_still_pending_before_its_deadline_changes_nothing() -> None:
+    verifying = play(SWITCH_VERIFYING).rollout
+    pending = decide_on(PLAYBOOK, verifying, verify(FAILING), minutes=9)
+    assert pending.happened == () and pending.intents == ()
+    assert pending.rollout.state is RolloutState.VERIFYING
+    assert pending.rollout.verifying == verifying.verifying
+    # nothing evaluated is never a pass
+    empty = decide_on(PLAYBOOK, verifying, Asked(MESHGATE, Verify(SERVICE), Facts()), minutes=1)
+    assert empty.happened == ()
+
+
+def test_a_failed_verification_names_the_items_and_reverts_the_change() -> None:
+    failed = play((*SWITCH_VERIFYING, At(verify(FAILING), minutes=10)))
+    said = failed.happened[0]
+    assert said.kind is HappeningKind.VERIFICATION_FAILED and said.items == ("change-present",)
+    assert said.held is False
+    assert [type(i) for i in failed.intents] == [RevertChange]
+    assert failed.rollout.verifying is None
+    assert [c.phase for c in failed.rollout.completed] == ["prepare"]
+
+
+def test_on_failure_hold_says_so_once_and_waits_for_a_person() -> None:
+    started = decide_on(HOLDING, None, start("alice"))
+    verifying = decide_on(HOLDING, started.rollout, advance("alice"))
+    assert verifying.rollout.state is RolloutState.VERIFYING and verifying.intents == ()
+    failing = line("mtls-strict", ItemStatus.FAIL)
+    held = decide_on(HOLDING, verifying.rollout, verify(failing), minutes=5)
+    assert [h.kind for h in held.happened] == [HappeningKind.VERIFICATION_FAILED]
+    assert held.happened[0].held and held.intents == ()
+    assert held.rollout.verifying is not None and held.rollout.verifying.held
+    again = decide_on(HOLDING, held.rollout, verify(failing), minutes=6)
+    assert again.happened == ()  # said once, not on every sweep
+    with pytest.raises(Refused) as refused:
+        decide_on(HOLDING, held.rollout, advance("alice", failing), minutes=7)
+    assert "failed at 2026-11-25T10:05:00Z and is held" in refused.value.message
+    fixed = decide_on(HOLDING, held.rollout, advance("alice", line("mtls-strict", ItemStatus.PASS)))
+    assert (fixed.rollout.phase, fixed.rollout.state) == ("next", RolloutState.IN_PROGRESS)
+
+
+def test_a_rollback_resets_the_attestations_of_the_phase_it_returns_to_and_later() -> None:
+    back = play((*AT_LOCK, attest("alice", "done"), rollback("carol")))
+    assert [(a.phase, a.item) for a in back.rollout.attestations] == [("prepare", "ready")]
+
+
+def test_resuming_after_abort_keeps_applied_changes_and_attestations() -> None:
+    before = play((*AT_LOCK, attest("alice", "done"))).rollout
+    resumed = play((*AT_LOCK, attest("alice", "done"), abort("alice"), START)).rollout
+    assert resumed.completed == before.completed
+    assert resumed.attestations == before.attestations
+    assert resumed.started_by == before.started_by
+    # the phase applied before the abort can still be rolled back through meshgate
+    back = play((*AT_LOCK, abort("alice"), START, rollback("carol")))
+    applied = before.completed[-1].change
+    assert applied is not None and back.intents == (RevertChange("switch", applied),)
+
+
+@pytest.mark.parametrize(
+    ("before", "event", "expected"),
+    [
+        pytest.param((START,), advance("alice"), ("gate", ("ready",)), id="advance-gate"),
+        pytest.param(
+            SWITCH_VERIFYING, advance("alice"), ("verify", ()), id="advance-while-verifying"
+        ),
+        pytest.param(SWITCH_VERIFYING, verify(), ("verify", ()), id="verify-while-verifying"),
+        pytest.param((START,), verify(), None, id="verify-when-not-verifying"),
+        pytest.param(SWITCH_PENDING, advance("alice"), None, id="advance-while-awaiting"),
+        pytest.param((START,), attest("alice", "ready"), None, id="attest-needs-none"),
+        pytest.param((START, abort("alice")), advance("alice"), None, id="aborted"),
+    ],
+)
+def test_items_to_check_name_the_gate_or_the_verify_items(
+    before: tuple[Asked, ...], event: Asked, expected: tuple[str, tuple[str, ...]] | None
+) -> None:
+    found = machine.items_to_check(play(before).rollout, event.event, playbook=PLAYBOOK)
+    if expected is None:
+        assert found is None
+        return
+    kind, ids = expected
+    assert found is not None and found.verifying is (kind == "verify")
+    assert tuple(i.id for i in found.items) == ids
+    # a verifying phase with a change also asks whether the change is in the cluster
+    assert (found.change is not None) is (kind == "verify")
