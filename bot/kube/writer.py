@@ -35,15 +35,12 @@ Errors (defined in `bot.kube_live`, raised here with the object named, cause kep
 from __future__ import annotations
 
 import copy
-import difflib
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Self
 
-import yaml
-
-from bot.kube import credentials
+from bot.kube import credentials, diffs
 from bot.kube.credentials import KubeTarget
 from bot.kube.errors import KubeError, KubeNotFound
 from bot.kube.sources import SOURCES
@@ -57,17 +54,6 @@ from workflows.mesh.snapshot import RawObject
 
 FIELD_MANAGER = "meshgate"
 APPLY_PATCH = "application/apply-patch+yaml"
-# Fields the server keeps for itself: left out of diffs and of re-applied old objects.
-_SERVER_METADATA = (
-    "resourceVersion",
-    "uid",
-    "creationTimestamp",
-    "generation",
-    "managedFields",
-    "selfLink",
-    "deletionTimestamp",
-    "deletionGracePeriodSeconds",
-)
 _PLURALS = {source.kind.value: source.plural for source in SOURCES}
 _CLUSTER_SCOPED = frozenset({"Namespace"})
 _IDENTITY = (("apiVersion",), ("kind",), ("metadata", "name"), ("metadata", "namespace"))
@@ -167,7 +153,7 @@ class KubeWriter:
             before = self._current(item)
             after = self._apply(item, item.body, before=before, force=item.force, dry_run=True)
             previews.append(
-                Preview(planned=item, before=before, after=after, diff=diff(before, after))
+                Preview(planned=item, before=before, after=after, diff=diffs.diff(before, after))
             )
         return previews
 
@@ -200,7 +186,7 @@ class KubeWriter:
                 lines.append(f"deleted {planned.ref}")
                 continue
             if planned.whole:
-                restore = _without_server_fields(item.before)
+                restore = diffs.without_server_fields(item.before)
             else:
                 restore = _project(item.before, onto=planned.body)
             self._apply(planned, restore, before=None, force=True)
@@ -261,47 +247,6 @@ class KubeWriter:
             self.rollback(done)
         except KubeError:
             pass  # the caller sees the first error; what stayed applied is in the cluster
-
-
-def diff(before: RawObject | None, after: RawObject) -> str:
-    """Unified diff of the two objects as YAML, without server bookkeeping ("" if equal)."""
-    old = _yaml(_without_server_fields(before)) if before is not None else []
-    new = _yaml(_without_server_fields(after))
-    label = _label(after)
-    lines = difflib.unified_diff(
-        old,
-        new,
-        fromfile=f"{label} (current)" if before is not None else "/dev/null",
-        tofile=f"{label} (after apply)",
-        lineterm="",
-    )
-    return "\n".join(lines)
-
-
-def _yaml(obj: RawObject) -> list[str]:
-    return yaml.safe_dump(obj, sort_keys=True, default_flow_style=False).splitlines()
-
-
-def _label(obj: RawObject) -> str:
-    meta = obj.get("metadata") or {}
-    where = (
-        f"{meta.get('namespace')}/{meta.get('name')}" if meta.get("namespace") else meta.get("name")
-    )
-    return f"{obj.get('kind')} {where}"
-
-
-def _without_server_fields(obj: RawObject) -> RawObject:
-    clean = copy.deepcopy(obj)
-    clean.pop("status", None)
-    meta = clean.get("metadata") or {}
-    for key in _SERVER_METADATA:
-        meta.pop(key, None)
-    annotations = meta.get("annotations")
-    if isinstance(annotations, dict):
-        annotations.pop("kubectl.kubernetes.io/last-applied-configuration", None)
-        if not annotations:
-            meta.pop("annotations")
-    return clean
 
 
 def _object_path(body: RawObject) -> str:

@@ -52,17 +52,6 @@ def sweep_once_per_tick(*, ctx: Context, publisher: Publisher, state: SlackState
     return sweep(ctx=ctx, publisher=publisher) if claimed else []
 
 
-def start(*, ctx: Context, publisher: Publisher, state: SlackState) -> BackgroundScheduler:
-    """A background scheduler running the sweep every minute (stop it with `.shutdown()`).
-
-    Several replicas may run it; one of them claims each minute in Redis and sweeps.
-    """
-    scheduler = BackgroundScheduler(timezone="UTC")
-    schedule(scheduler, ctx=ctx, publisher=publisher, state=state)
-    scheduler.start()
-    return scheduler
-
-
 def schedule(
     scheduler: BackgroundScheduler, *, ctx: Context, publisher: Publisher, state: SlackState
 ) -> None:
