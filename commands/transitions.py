@@ -112,12 +112,22 @@ def _confirm_service(event: Start, reads: _Reads) -> list[str]:
 
 
 def _decide_and_write(
-    event: Event, *, actor: str, ctx: Context, reads: _Reads, now: datetime
+    event: Event,
+    *,
+    actor: str,
+    ctx: Context,
+    reads: _Reads,
+    now: datetime,
+    known: Rollout | None = None,
 ) -> Transition:
-    """Decide on the stored rollout and write the result; again on the newer one if it moved."""
+    """Decide on the stored rollout and write the result; again on the newer one if it moved.
+
+    `known` is the rollout this pass has just written: the first round decides on it without
+    reading it back (a lost race reads the newer one, as always).
+    """
     service = str(event.service)
     for _ in range(_MAX_ROUNDS):
-        stored = ctx.store.load(service)
+        stored, known = (known, None) if known is not None else (ctx.store.load(service), None)
         if stored is not None:
             stored = machine.current(stored, now=now).rollout  # expiry is decided, not stored
         who = _actor(ctx, actor, stored, event)
@@ -219,7 +229,9 @@ def _verified(
 ) -> Transition:
     """Decide meshgate's Verify right after the change, and carry out what it orders."""
     verify = Verify(service=event.service)
-    checked = _decide_and_write(verify, actor=MESHGATE.id, ctx=ctx, reads=reads, now=now)
+    checked = _decide_and_write(
+        verify, actor=MESHGATE.id, ctx=ctx, reads=reads, now=now, known=transition.rollout
+    )
     if not checked.happened:
         return transition
     more = carrying.carry_out(

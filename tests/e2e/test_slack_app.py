@@ -286,7 +286,7 @@ def test_unsigned_or_stale_requests_get_401_and_do_nothing(
     body = slack_requests.slash_command_body(text=f"start {SVC}", user_id=ALICE)
     status = served.send(body, content_type=slack_requests.FORM, **kw)
     assert status == 401, why
-    time.sleep(0.3)  # give a wrongly accepted request the time to act
+    served.settle()  # an accepted request's work is queued before its ack: none ran, none waits
     assert served.ctx.store.load(SVC) is None
     assert not [c for c in served.slack.calls if c.method.startswith("chat.")]
 
@@ -297,7 +297,7 @@ def test_a_slack_retry_does_not_repeat_the_action(served: ServedApp) -> None:
     assert served.send(body, content_type=slack_requests.FORM) == 200
     eventually(lambda: slack.messages(CHANNEL))
     assert served.send(body, content_type=slack_requests.FORM, retry_num=1) == 200
-    time.sleep(0.3)  # a repeated start would answer "already rolling out" by now
+    served.settle()  # the retry's work was queued before its ack, and has run by now
     assert not slack.ephemerals
     posted = [c for c in slack.calls_to("chat.postMessage") if "thread_ts" not in c]
     assert len(posted) == 1

@@ -14,7 +14,6 @@ from contextlib import ExitStack
 from typing import Any
 
 import pytest
-import waitress.server
 from apscheduler.schedulers.background import BackgroundScheduler
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -33,12 +32,9 @@ class Served:
     """MeshgateWsgi on a free loopback port."""
 
     def __init__(self, wsgi: MeshgateWsgi) -> None:
-        self.server: Any = waitress.server.create_server(wsgi, host="127.0.0.1", port=0, threads=2)
-        self.base = f"http://127.0.0.1:{self.server.effective_port}"
-        import threading
-
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
+        # stopped from inside waitress's loop, so no accepted socket outlives the test
+        url, self._stop = slack_app.serve_wsgi(wsgi)
+        self.base = url.removesuffix("/slack/events")
 
     def get(self, path: str, **headers: str) -> tuple[int, dict[str, str], str]:
         request = urllib.request.Request(self.base + path, headers=headers)  # noqa: S310
@@ -49,9 +45,7 @@ class Served:
             return e.code, dict(e.headers), e.read().decode()
 
     def stop(self) -> None:
-        self.server.close()
-        self.server.task_dispatcher.shutdown()
-        self.thread.join(timeout=5)
+        self._stop()
 
 
 class SlackClock:

@@ -69,7 +69,6 @@ def register(app: App, deps: Deps) -> None:
 
     @app.action(blocks.APPROVE_ACTION)
     def on_approve(ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any]) -> None:
-        ack()
         actor, channel, ts = str(body["user"]["id"]), _channel_of(body), _message_ts_of(body)
         value = str(action.get("value", ""))
 
@@ -86,12 +85,12 @@ def register(app: App, deps: Deps) -> None:
             deps.publisher.decided(reply, actor=actor, channel=channel, service=str(service))
 
         deps.hand_off(body, work, what=f"approve click by {actor}")
+        ack()  # after the hand-off: an acked request's work is already queued
 
     @app.action(blocks.REJECT_ACTION)
     def on_reject(
         ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any], client: WebClient
     ) -> None:
-        ack()
         actor, channel, ts = str(body["user"]["id"]), _channel_of(body), _message_ts_of(body)
         value = str(action.get("value", ""))
 
@@ -112,6 +111,7 @@ def register(app: App, deps: Deps) -> None:
 
         # a trigger id is good for 3 s: open the modal at once, not behind other work
         deps.hand_off(body, work, what=f"reject click by {actor}")
+        ack()  # after the hand-off: an acked request's work is already queued
 
 
 def _message_ts_of(body: dict[str, Any]) -> str:

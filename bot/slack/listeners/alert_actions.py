@@ -22,7 +22,6 @@ def register(app: App, deps: Deps) -> None:
     """Listen for the three alert buttons."""
 
     def on_click(ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any]) -> None:
-        ack()
         actor = str(body["user"]["id"])
         channel = str((body.get("channel") or {}).get("id") or "")
         alert_id = str(action.get("value", ""))
@@ -41,6 +40,7 @@ def register(app: App, deps: Deps) -> None:
                 deps.watcher.deliver()
 
         deps.hand_off(body, work, what=f"{action_id} click by {actor}")
+        ack()  # after the hand-off: an acked request's work is already queued
 
     for action_id in (alert_blocks.ACK_ACTION, *alert_blocks.SNOOZES):
         app.action(action_id)(on_click)

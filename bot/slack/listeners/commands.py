@@ -22,7 +22,6 @@ def register(app: App, deps: Deps) -> None:
     def on_command(
         ack: Callable[..., None], command: dict[str, Any], respond: Callable[..., Any]
     ) -> None:
-        ack()
         actor = str(command["user_id"])
         channel = str(command["channel_id"])
         text = str(command.get("text") or "")
@@ -41,3 +40,4 @@ def register(app: App, deps: Deps) -> None:
                 deps.publisher.chart(reply)
 
         deps.hand_off(command, work, what=f"/rollout by {actor}")
+        ack()  # after the hand-off: an acked request's work is already queued

@@ -25,8 +25,8 @@ def register(app: App, deps: Deps) -> None:
     def on_home_opened(
         event: dict[str, Any], body: dict[str, Any], client: WebClient, ack: Callable[..., None]
     ) -> None:
-        ack()
         if event.get("tab", "home") != "home":
+            ack()
             return
         user = str(event["user"])
 
@@ -45,6 +45,7 @@ def register(app: App, deps: Deps) -> None:
             publish_home(client, deps, user=user, view=view.to_dict())
 
         deps.hand_off(body, work, what=f"App Home of {user}")
+        ack()  # after the hand-off: an acked request's work is already queued
 
 
 def publish_home(client: WebClient, deps: Deps, *, user: str, view: dict[str, Any]) -> None:

@@ -33,7 +33,6 @@ def register(app: App, deps: Deps) -> None:
                 errors={blocks.REASON_BLOCK: f"Keep the reason under {MAX_REASON} characters."},
             )
             return
-        ack()
         actor = str(body["user"]["id"])
         metadata = str(view.get("private_metadata") or "{}")
 
@@ -51,6 +50,7 @@ def register(app: App, deps: Deps) -> None:
             deps.publisher.decided(reply, actor=actor, channel=channel, service=str(service))
 
         deps.hand_off(body, work, what=f"reject by {actor}")
+        ack()  # after the hand-off: an acked request's work is already queued
 
 
 def _channel_in(metadata: str) -> str:
