@@ -1,6 +1,7 @@
 """One sweep of the regression watch: read once, decide once, write each alert, then show.
 
-    read     the baselines (stored ones, or an audit JSON file) and one cluster snapshot
+    read     the baselines (stored ones, or an audit JSON file), one cluster snapshot, and
+             (with Prometheus) one batch of numbers for the services held to STRICT
     decide   workflows.watch.baselines.check (the audit's regression engine), then
              workflows.watch.sweeping.decide -> alert changes, lines, read health
     write    one compare-and-set per changed alert (an ack that raced it: rebase and retry)
@@ -21,9 +22,10 @@ from datetime import timedelta
 
 from commands.context import Context
 from workflows.audit.report import AuditReport, Regression
+from workflows.gates.metrics_snapshot import Target
 from workflows.mesh.snapshot import ClusterSnapshot
 from workflows.ports import StoreUnavailable
-from workflows.watch import baselines, sweeping
+from workflows.watch import baselines, plaintext, sweeping
 from workflows.watch.alerts import Alert
 from workflows.watch.ports import AlertNotifier, WatchStore
 from workflows.watch.sweeping import Line, LineState, Policy, Reading
@@ -131,7 +133,24 @@ def _read(ctx: Context, baseline: AuditReport) -> tuple[list[Regression], str]:
         log.exception("cluster read failed in a watch sweep")
         return [], f"reading the cluster failed: {type(e).__name__}"
     report = baselines.check(snapshot=snapshot, baseline=baseline)
-    return list(report.regressions), _problem(snapshot)
+    found, unread = _plaintext(ctx, baseline)
+    problems = "; ".join(p for p in (_problem(snapshot), unread) if p)
+    return [*report.regressions, *found], problems
+
+
+# Plaintext is judged over a short window: a watch wants to know what happens now.
+PLAINTEXT_WINDOW = timedelta(minutes=5)
+
+
+def _plaintext(ctx: Context, baseline: AuditReport) -> tuple[list[Regression], str]:
+    """Plaintext traffic reaching STRICT services: one batch of queries for all of them."""
+    strict = plaintext.held_to_strict(baseline)
+    if ctx.metrics is None or not strict:
+        return [], ""
+    snapshots = ctx.metrics.snapshots(
+        targets=[Target(service=s) for s in strict], at=ctx.clock(), window=PLAINTEXT_WINDOW
+    )
+    return plaintext.regressions(snapshots=snapshots)
 
 
 def _problem(snapshot: ClusterSnapshot) -> str:
