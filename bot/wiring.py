@@ -159,19 +159,18 @@ def open_bot(
 
             scheduler = BackgroundScheduler(timezone="UTC")
             if parts is not None:
-                from bot.slack import comparisons, expiry, verification
+                from bot.slack import comparisons, expiry, ticks, verification
 
                 expiry.schedule(scheduler, ctx=ctx, publisher=parts.publisher, state=parts.state)
                 verification.schedule(
                     scheduler, ctx=ctx, publisher=parts.publisher, state=parts.state
                 )
-                scheduler.add_job(
-                    comparisons.sweep,
-                    "interval",
+                ticks.every(
+                    scheduler,
                     seconds=expiry.SWEEP_SECONDS,
-                    kwargs={"ctx": ctx, "publisher": parts.publisher},
-                    max_instances=1,
-                    coalesce=True,
+                    job=comparisons.sweep,
+                    ctx=ctx,
+                    publisher=parts.publisher,
                 )
             watcher.schedule(scheduler)
             scheduler.start()

@@ -12,6 +12,7 @@ import logging
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from bot.slack import ticks
 from bot.slack.publishing import Publisher
 from bot.slack.state import SlackState
 from commands.context import Context
@@ -42,25 +43,25 @@ def sweep(*, ctx: Context, publisher: Publisher) -> list[str]:
 
 
 def sweep_once_per_tick(*, ctx: Context, publisher: Publisher, state: SlackState) -> list[str]:
-    """Run the sweep if this replica claims the current minute; else do nothing."""
-    tick = int(ctx.clock().timestamp()) // SWEEP_SECONDS
-    try:
-        claimed = state.claim_tick("expiry", tick)
-    except StoreUnavailable as e:
-        log.warning("expiry sweep skipped: %s", e)
-        return []
-    return sweep(ctx=ctx, publisher=publisher) if claimed else []
+    """Run the sweep if this replica claims the current tick; else do nothing."""
+    return ticks.once_per_tick(
+        "expiry",
+        ctx=ctx,
+        state=state,
+        seconds=SWEEP_SECONDS,
+        run=lambda: sweep(ctx=ctx, publisher=publisher),
+    )
 
 
 def schedule(
     scheduler: BackgroundScheduler, *, ctx: Context, publisher: Publisher, state: SlackState
 ) -> None:
     """Add the expiry sweep, every minute, to a scheduler (the one the watch runs on)."""
-    scheduler.add_job(
-        sweep_once_per_tick,
-        "interval",
+    ticks.every(
+        scheduler,
         seconds=SWEEP_SECONDS,
-        kwargs={"ctx": ctx, "publisher": publisher, "state": state},
-        max_instances=1,
-        coalesce=True,
+        job=sweep_once_per_tick,
+        ctx=ctx,
+        publisher=publisher,
+        state=state,
     )

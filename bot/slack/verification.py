@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from bot.slack import ticks
 from bot.slack.publishing import Publisher
 from bot.slack.state import SlackState
 from commands import verifying
@@ -46,24 +47,24 @@ def sweep(*, ctx: Context, publisher: Publisher) -> list[str]:
 
 def sweep_once_per_tick(*, ctx: Context, publisher: Publisher, state: SlackState) -> list[str]:
     """Run the sweep if this replica claims the current tick; else do nothing."""
-    tick = int(ctx.clock().timestamp()) // period(ctx)
-    try:
-        claimed = state.claim_tick("verification", tick)
-    except StoreUnavailable as e:
-        log.warning("verification sweep skipped: %s", e)
-        return []
-    return sweep(ctx=ctx, publisher=publisher) if claimed else []
+    return ticks.once_per_tick(
+        "verification",
+        ctx=ctx,
+        state=state,
+        seconds=period(ctx),
+        run=lambda: sweep(ctx=ctx, publisher=publisher),
+    )
 
 
 def schedule(
     scheduler: BackgroundScheduler, *, ctx: Context, publisher: Publisher, state: SlackState
 ) -> None:
     """Add the sweep to `scheduler` (the one `meshgate serve` runs the expiry sweep on)."""
-    scheduler.add_job(
-        sweep_once_per_tick,
-        "interval",
+    ticks.every(
+        scheduler,
         seconds=period(ctx),
-        kwargs={"ctx": ctx, "publisher": publisher, "state": state},
-        max_instances=1,
-        coalesce=True,
+        job=sweep_once_per_tick,
+        ctx=ctx,
+        publisher=publisher,
+        state=state,
     )
