@@ -15,7 +15,7 @@ from bot import settings as settings_module
 from bot.cli import cluster
 from bot.cli.cluster import cluster_from
 from bot.slack.config import check_slack_settings
-from bot.slack.wsgi import MeshgateWsgi
+from bot.slack.wsgi import WAITRESS_LIMITS, MeshgateWsgi
 
 __all__ = ["cluster_from", "register", "run"]  # cluster_from: moved to bot.cli.cluster
 log = logging.getLogger(__name__)
@@ -59,6 +59,8 @@ def run(args: argparse.Namespace) -> int:
                 "slack": readiness.slack(bot.slack.client),
                 "scheduler": readiness.scheduler(bot.scheduler),
             }
-            surface = MeshgateWsgi(bot.slack.app, readiness=checks)
-            waitress.serve(surface, host=args.host, port=args.port, threads=8)
+            secret = slack.signing_secret
+            assert secret  # noqa: S101 - check_slack_settings requires it without an app token
+            surface = MeshgateWsgi(bot.slack.app, signing_secret=secret, readiness=checks)
+            waitress.serve(surface, host=args.host, port=args.port, threads=8, **WAITRESS_LIMITS)
     return 0

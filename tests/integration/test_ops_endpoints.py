@@ -76,7 +76,7 @@ def ops(
         "slack": readiness.slack(client, clock=slack_clock),
         "scheduler": readiness.scheduler(scheduler),
     }
-    served = Served(MeshgateWsgi(app, readiness=checks))
+    served = Served(MeshgateWsgi(app, signing_secret=slack_app.SECRET, readiness=checks))
     yield served, own_redis, scheduler, slack_clock
     served.stop()
     if scheduler.running:
