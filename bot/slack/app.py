@@ -16,6 +16,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
+from bot.slack import gate
 from bot.slack.alerting import SlackAlerts
 from bot.slack.config import SlackSettings
 from bot.slack.directory import SlackDirectory
@@ -104,9 +105,12 @@ def build(
 
 def build_app(*, client: WebClient, signing_secret: str) -> App:
     """A Bolt app verifying requests with `signing_secret`, with no listener yet."""
-    return App(
+    app = App(
         client=client,
         signing_secret=signing_secret,
         token_verification_enabled=False,
         logger=logging.getLogger("meshgate.slack"),
+        raise_error_for_unhandled_request=True,  # answered by gate.answer_bolt_error, in a line
     )
+    app.error(gate.answer_bolt_error)
+    return app

@@ -78,10 +78,14 @@ class MeshgateWsgi:
                 return [generate_latest(self._registry)]
             if method == "POST" and path == EVENTS_PATH:
                 refusal = gate.admit(environ, verifier=self._verifier)
-                if refusal is not None:
-                    log.warning("slack request refused: %s (%s)", refusal.status, refusal.reason)
-                    respond(refusal.status, [_TEXT])
-                    return [f"{refusal.reason}\n".encode()]
+                if refusal is None:
+                    try:  # Bolt reads the payload's fields before any listener or error handler
+                        return self._slack(environ, respond)  # type: ignore[arg-type]
+                    except gate.SHAPE_ERRORS as e:
+                        refusal = gate.unreadable(e)
+                log.warning("slack request refused: %s (%s)", refusal.status, refusal.reason)
+                respond(refusal.status, [_TEXT])
+                return [f"{refusal.reason}\n".encode()]
             return self._slack(environ, respond)  # type: ignore[arg-type]
 
     def _ready(self, respond: Callable[..., object]) -> list[bytes]:
