@@ -15,7 +15,7 @@ from bot import settings as settings_module
 from bot.cli import cluster
 from bot.cli.cluster import cluster_from
 from bot.slack.config import check_slack_settings
-from bot.slack.wsgi import WAITRESS_LIMITS, MeshgateWsgi
+from bot.slack.wsgi import MeshgateWsgi
 
 __all__ = ["cluster_from", "register", "run"]  # cluster_from: moved to bot.cli.cluster
 log = logging.getLogger(__name__)
@@ -31,7 +31,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Serve until interrupted."""
+    """Serve until SIGTERM or Ctrl-C, then stop what was started (bot.cli.stopping)."""
     settings = settings_module.load()
     slack = check_slack_settings(settings)
     reader, writer = cluster_from(args, settings)
@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
             handler = SocketModeHandler(bot.slack.app, slack.app_token, web_client=bot.slack.client)
             handler.start()  # type: ignore[no-untyped-call]
         else:
-            import waitress
+            from bot.cli import stopping
 
             log.warning("meshgate: serving /slack/events on %s:%d", args.host, args.port)
             checks = {
@@ -62,5 +62,5 @@ def run(args: argparse.Namespace) -> int:
             secret = slack.signing_secret
             assert secret  # noqa: S101 - check_slack_settings requires it without an app token
             surface = MeshgateWsgi(bot.slack.app, signing_secret=secret, readiness=checks)
-            waitress.serve(surface, host=args.host, port=args.port, threads=8, **WAITRESS_LIMITS)
+            stopping.serve(surface, host=args.host, port=args.port)
     return 0
