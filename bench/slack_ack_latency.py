@@ -48,7 +48,7 @@ SVC = "shop/productpage"
 
 
 def serve(app: App) -> tuple[str, Callable[[], None]]:
-    return serve_wsgi(MeshgateWsgi(app))
+    return serve_wsgi(MeshgateWsgi(app, signing_secret=SECRET))
 
 
 def slack_in_child() -> tuple[str, Callable[[], None]]:

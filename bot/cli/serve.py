@@ -31,7 +31,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Serve until interrupted."""
+    """Serve until SIGTERM or Ctrl-C, then stop what was started (bot.cli.stopping)."""
     settings = settings_module.load()
     slack = check_slack_settings(settings)
     reader, writer = cluster_from(args, settings)
@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
             handler = SocketModeHandler(bot.slack.app, slack.app_token, web_client=bot.slack.client)
             handler.start()  # type: ignore[no-untyped-call]
         else:
-            import waitress
+            from bot.cli import stopping
 
             log.warning("meshgate: serving /slack/events on %s:%d", args.host, args.port)
             checks = {
@@ -59,6 +59,8 @@ def run(args: argparse.Namespace) -> int:
                 "slack": readiness.slack(bot.slack.client),
                 "scheduler": readiness.scheduler(bot.scheduler),
             }
-            surface = MeshgateWsgi(bot.slack.app, readiness=checks)
-            waitress.serve(surface, host=args.host, port=args.port, threads=8)
+            secret = slack.signing_secret
+            assert secret  # noqa: S101 - check_slack_settings requires it without an app token
+            surface = MeshgateWsgi(bot.slack.app, signing_secret=secret, readiness=checks)
+            stopping.serve(surface, host=args.host, port=args.port)
     return 0

@@ -13,12 +13,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from slack_bolt import App
+from slack_bolt.authorization import AuthorizeResult
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
+from bot.slack import gate
 from bot.slack.alerting import SlackAlerts
 from bot.slack.config import SlackSettings
 from bot.slack.directory import SlackDirectory
+from bot.slack.identity import BotIdentity
 from bot.slack.listeners import Deps, actions, alert_actions, commands, events, views
 from bot.slack.pacing import PacedRetryHandler, Pacer
 from bot.slack.publishing import Publisher
@@ -93,7 +96,13 @@ def build(
         slash_command=slash_command,
         watcher=watcher,
     )
-    app = build_app(client=client, signing_secret=slack.signing_secret or _SOCKET_MODE_SECRET)
+    identity = BotIdentity(client=client, submit=lambda job: worker.submit(job, what="auth.test"))
+    identity.start_learning()
+    app = build_app(
+        client=client,
+        signing_secret=slack.signing_secret or _SOCKET_MODE_SECRET,
+        authorize=lambda: identity.authorize(),  # Bolt reads a bound method's `self` as an argument
+    )
     for listeners in (commands, actions, alert_actions, views, events):
         listeners.register(app, deps)
     parts = SlackParts(
@@ -102,11 +111,19 @@ def build(
     return ctx, parts
 
 
-def build_app(*, client: WebClient, signing_secret: str) -> App:
-    """A Bolt app verifying requests with `signing_secret`, with no listener yet."""
-    return App(
+def build_app(
+    *, client: WebClient, signing_secret: str, authorize: Callable[[], AuthorizeResult]
+) -> App:
+    """A Bolt app verifying requests with `signing_secret`, with no listener yet.
+
+    `authorize` (bot.slack.identity) answers without calling Slack, so no ack waits on it.
+    """
+    app = App(
         client=client,
         signing_secret=signing_secret,
-        token_verification_enabled=False,
+        authorize=authorize,
         logger=logging.getLogger("meshgate.slack"),
+        raise_error_for_unhandled_request=True,  # answered by gate.answer_bolt_error, in a line
     )
+    app.error(gate.answer_bolt_error)
+    return app

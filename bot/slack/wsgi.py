@@ -1,6 +1,7 @@
 """The HTTP surface of `meshgate serve`: Slack at /slack/events, and the operations endpoints.
 
-    POST /slack/events   Bolt (signature checked there)
+    POST /slack/events   bot.slack.gate first (size, then signature, then shape: 413, 401 or
+                         400 with one log line), then Bolt
     GET  /healthz        200 while the process serves HTTP (liveness: restart me if not)
     GET  /readyz         200 when every readiness check passes, else 503 naming the failing ones
                          (readiness: send me no Slack traffic until then)
@@ -21,8 +22,10 @@ from typing import TYPE_CHECKING
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_sdk.signature import SignatureVerifier
 
 from bot import logs, observability
+from bot.slack import gate
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIEnvironment
@@ -32,6 +35,10 @@ log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
 ReadinessCheck = Callable[[], bool]
 _TEXT = ("Content-Type", "text/plain; charset=utf-8")
+# What waitress is told, so it refuses an oversized body from its headers, before reading it
+# (bot.slack.gate refuses it again under any other WSGI server). Waitress refuses a body of
+# its limit or more, so the limit is one past the largest body meshgate accepts.
+WAITRESS_LIMITS = {"max_request_body_size": gate.MAX_BODY_BYTES + 1}
 
 
 class MeshgateWsgi:
@@ -41,10 +48,12 @@ class MeshgateWsgi:
         self,
         app: App,
         *,
+        signing_secret: str,
         readiness: Mapping[str, ReadinessCheck] | None = None,
         registry: CollectorRegistry = observability.REGISTRY,
     ) -> None:
         self._slack = SlackRequestHandler(app, path=EVENTS_PATH)
+        self._verifier = SignatureVerifier(signing_secret)
         self._readiness = dict(readiness or {})
         self._registry = registry
 
@@ -67,6 +76,16 @@ class MeshgateWsgi:
             if method == "GET" and path == "/metrics":
                 respond("200 OK", [("Content-Type", CONTENT_TYPE_LATEST)])
                 return [generate_latest(self._registry)]
+            if method == "POST" and path == EVENTS_PATH:
+                refusal = gate.admit(environ, verifier=self._verifier)
+                if refusal is None:
+                    try:  # Bolt reads the payload's fields before any listener or error handler
+                        return self._slack(environ, respond)  # type: ignore[arg-type]
+                    except gate.SHAPE_ERRORS as e:
+                        refusal = gate.unreadable(e)
+                log.warning("slack request refused: %s (%s)", refusal.status, refusal.reason)
+                respond(refusal.status, [_TEXT])
+                return [f"{refusal.reason}\n".encode()]
             return self._slack(environ, respond)  # type: ignore[arg-type]
 
     def _ready(self, respond: Callable[..., object]) -> list[bytes]:

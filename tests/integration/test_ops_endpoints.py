@@ -66,6 +66,7 @@ def ops(
     stack = ExitStack()
     bot = slack_app.open_bot(slack_api, context(store, clock), stack)
     assert bot.slack is not None
+    assert bot.slack.worker.wait_idle()  # the bot has learned who it is (its own auth.test)
     app = bot.slack.app
     scheduler = BackgroundScheduler(timezone="UTC")
     scheduler.start()
@@ -76,7 +77,7 @@ def ops(
         "slack": readiness.slack(client, clock=slack_clock),
         "scheduler": readiness.scheduler(scheduler),
     }
-    served = Served(MeshgateWsgi(app, readiness=checks))
+    served = Served(MeshgateWsgi(app, signing_secret=slack_app.SECRET, readiness=checks))
     yield served, own_redis, scheduler, slack_clock
     served.stop()
     if scheduler.running:
@@ -111,13 +112,14 @@ def test_readyz_is_not_ready_when_slack_refuses_the_token(
     ops: Any, slack_api: SlackWebStandIn
 ) -> None:
     served, _, _, slack_clock = ops
+    learned = [c.method for c in slack_api.calls].count("auth.test")  # the bot's, at start
     assert served.get("/readyz")[0] == 200
     slack_api.accepted_tokens = frozenset({"xoxb-another-token"})  # the token was rotated away
     assert served.get("/readyz")[0] == 200, "auth.test is cached for a minute"
     slack_clock.now += readiness.SLACK_CACHE_SECONDS
     status, _, body = served.get("/readyz")
     assert (status, body) == (503, "not ready: slack\n")
-    assert [c.method for c in slack_api.calls].count("auth.test") == 2
+    assert [c.method for c in slack_api.calls].count("auth.test") == learned + 2
 
 
 def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

@@ -21,7 +21,9 @@ What it does:
   and response URLs (`response_url(...)`) that honour `replace_original` / `delete_original`;
   any other method of the spec answers `{"ok": true}`;
 - rate-limits on demand: `rate_limit(method, times, retry_after)` makes the next calls answer
-  HTTP 429 with `Retry-After`, as Slack does.
+  HTTP 429 with `Retry-After`, as Slack does;
+- answers slowly on demand: `answer_slowly(seconds)` holds every request (Web API, response
+  URL, upload) that long before answering; `answer_promptly()` releases those held at once.
 
 Approximations, each on purpose: channels and users need not be declared (unknown ones are
 made up) unless `strict_channels` is set; argument types and values beyond presence are not
@@ -176,6 +178,10 @@ class SlackWebStandIn:
         self._ts_counter = 0
         self._id_counter = 0
         self._lock = threading.RLock()
+        self._delay = 0.0
+        self._prompt = threading.Event()  # set: answer at once; clear: hold for `_delay`
+        self._prompt.set()
+        self.held = 0  # requests being held by answer_slowly right now
         self._changed = threading.Condition(self._lock)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -234,6 +240,38 @@ class SlackWebStandIn:
         """Answer the next `times` calls of `method` with HTTP 429 and `Retry-After`."""
         with self._lock:
             self._rate_limits[method] = _RateLimit(times, retry_after)
+
+    def answer_slowly(self, seconds: float) -> None:
+        """Hold every request `seconds` before answering it (a slow or hanging Slack)."""
+        with self._lock:
+            self._delay = seconds
+            self._prompt.clear()
+
+    def answer_promptly(self) -> None:
+        """Answer at once again, releasing the requests being held."""
+        with self._lock:
+            self._delay = 0.0
+            self._prompt.set()
+
+    def hold(self) -> None:
+        """Called by the handler before answering: wait out the delay, if any."""
+        with self._lock:
+            delay = self._delay
+            if not delay:
+                return
+            self.held += 1
+            self._changed.notify_all()
+        try:
+            self._prompt.wait(delay)
+        finally:
+            with self._lock:
+                self.held -= 1
+                self._changed.notify_all()
+
+    def wait_held(self, count: int, *, timeout: float = 5.0) -> bool:
+        """Wait until `count` requests are being held; False if `timeout` passed first."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self.held >= count, timeout=timeout)
 
     def set_usergroup(self, group_id: str, user_ids: Collection[str]) -> None:
         """Create or replace a user group's members."""
@@ -769,6 +807,7 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(length) if length else b""
         headers = {k.lower(): v for k, v in self.headers.items()}
         parts = url.path.strip("/").split("/")
+        self.owner.hold()
         if len(parts) == 2 and parts[0] == "api":
             args = _query_args(url.query)
             try:

@@ -24,7 +24,7 @@ from slack_bolt import App
 from bot import wiring
 from bot.settings import Settings
 from bot.slack.config import check_slack_settings
-from bot.slack.wsgi import MeshgateWsgi
+from bot.slack.wsgi import WAITRESS_LIMITS, MeshgateWsgi
 from bot.state.store import RedisStore
 from bot.wiring import Bot
 from commands.context import Context
@@ -68,7 +68,7 @@ class ServedApp:
         return self.bot.ctx
 
     def start(self) -> ServedApp:
-        self.url, self._stop_server = serve_wsgi(MeshgateWsgi(self.app))
+        self.url, self._stop_server = serve_wsgi(MeshgateWsgi(self.app, signing_secret=SECRET))
         return self
 
     def settle(self) -> None:
@@ -107,10 +107,14 @@ class ServedApp:
 def serve_wsgi(app: Any) -> tuple[str, Callable[[], None]]:
     """Serve a WSGI app with waitress on a free loopback port; return its URL and a stop.
 
+    Waitress gets the limits `meshgate serve` gives it (bot.slack.wsgi.WAITRESS_LIMITS).
+
     The stop closes every socket from inside waitress's own loop (its trigger), so the loop
     ends on its own instead of failing on a socket closed under it by another thread.
     """
-    server: Any = waitress.server.create_server(app, host="127.0.0.1", port=0, threads=8)
+    server: Any = waitress.server.create_server(
+        app, host="127.0.0.1", port=0, threads=8, **WAITRESS_LIMITS
+    )
     thread = threading.Thread(target=server.run, daemon=True, name="waitress-loop")
     thread.start()
 
