@@ -241,14 +241,42 @@ class Phase(_Model):
         return next((i for i in (*self.gate, *self.verify) if i.id == item_id), None)
 
 
+class AbortRule(StrEnum):
+    """Who may `abort` a rollout (a pending request is withdrawn with it)."""
+
+    APPROVERS_OR_STARTER = "approvers-or-starter"  # the current phase's approvers, the starter
+    APPROVERS = "approvers"  # the current phase's approvers only
+    ANYONE = "anyone"  # anyone who can run commands
+
+
+class AttestRule(StrEnum):
+    """Whose attestations count towards a phase's gate."""
+
+    NOT_REQUESTER = "not-requester"  # where the phase needs approval: not the one who advances
+    ANYONE = "anyone"  # anyone's, the requester's included
+
+
+class Access(_Model):
+    """Who may do what beyond the approval policies (docs/design-notes.md, "Access rules").
+
+    `start` and `advance`: anyone; `approve`: the phase's approvers, never the requester unless
+    `allow_self_approval`; `reject`: the approvers or the requester; `rollback`: the approvers
+    of the phase it reverts, when that phase needed approval. These two are the playbook's.
+    """
+
+    abort: AbortRule = AbortRule.APPROVERS_OR_STARTER
+    attest: AttestRule = AttestRule.NOT_REQUESTER
+
+
 class Playbook(_Model):
-    """An ordered list of phases."""
+    """An ordered list of phases, and who may do what (`access`)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     schema_: Literal["meshgate.playbook/v1"] = Field(alias="schema")
     name: Annotated[str, Field(min_length=1, max_length=100)]
     phases: tuple[Phase, ...]
+    access: Access = Access()
 
     @field_validator("phases")
     @classmethod

@@ -182,12 +182,17 @@ def test_playbook_validate_reports_lines(tmp_path: Path) -> None:
 
 
 def walk(service: str) -> list[str]:
-    """The lines a person types to take `service` phase by phase, with bob and carol approving."""
+    """The lines a person types to take `service` phase by phase, with bob and carol approving.
+
+    dave attests the human items: the one who requests approval may not vouch for its gate.
+    """
     lines = [f"start {service}"]
     for _ in range(12):
         lines += [
+            ":as dave",
             f"attest {service} loadtest-done ran k6 for 30 min",
             f"attest {service} dns-switched",
+            ":as alice",
             f"advance {service}",
             ":as bob",
             f"approve {service}",
@@ -312,7 +317,7 @@ def test_a_demo_service_walks_all_twelve_phases(state_dir: Path) -> None:
     lines = [f"start {SVC}"]
     for _ in range(12):
         lines += [":as alice", f"advance {SVC}", ":as bob", f"approve {SVC}", ":as carol",
-                  f"approve {SVC}", ":as alice", f"attest {SVC} loadtest-done",
+                  f"approve {SVC}", ":as dave", f"attest {SVC} loadtest-done",
                   f"attest {SVC} dns-switched"]  # fmt: skip
     replies = demo(state_dir, [*lines, f"status {SVC}"])
     assert replies[-1]["rollout"]["state"] == "completed"

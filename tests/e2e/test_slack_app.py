@@ -33,6 +33,7 @@ from workflows import playbook
 SVC = "shop/productpage"
 CHANNEL = "C111"
 ALICE, BOB, CAROL, ERIN, MALLORY = "UALICE", "UBOB", "UCAROL", "UERIN", "UMALLORY"
+DAVE = "UDAVE"  # attests: the one who asks for approval may not vouch for the gate alone
 SLACK_PLAYBOOK = ATTEST_ONLY.replace("users: [bob, carol]", f"users: [{BOB}, {CAROL}]").replace(
     "users: [bob]", f"users: [{BOB}]"
 )
@@ -89,7 +90,7 @@ def say(app: ServedApp, text: str, *, user: str) -> None:
 
 
 def to_pending(app: ServedApp, slack: SlackWebStandIn) -> dict[str, Any]:
-    """alice starts, attests, advances twice: phase `switch` awaits approval."""
+    """alice starts and advances twice, dave attests: phase `switch` awaits approval."""
     for text in (
         f"start {SVC}",
         f"attest {SVC} ready",
@@ -97,7 +98,7 @@ def to_pending(app: ServedApp, slack: SlackWebStandIn) -> dict[str, Any]:
         f"attest {SVC} announced in #eng",
         f"advance {SVC}",
     ):
-        say(app, text, user=ALICE)
+        say(app, text, user=DAVE if text.startswith("attest") else ALICE)
     pending: dict[str, Any] = eventually(
         lambda: buttons(m := rollout_message(slack)) and m, what="approval buttons"
     )
@@ -165,8 +166,8 @@ def test_a_user_group_member_approves(served: ServedApp) -> None:
     value = buttons(message)[0]["value"]
     served.click(blocks.APPROVE_ACTION, value, user=BOB, channel=CHANNEL, ts=message["ts"])
     eventually(lambda: "`lock`" in text_of(slack.message(CHANNEL, message["ts"])))
-    for text in (f"attest {SVC} done", f"advance {SVC}"):
-        say(served, text, user=ALICE)
+    say(served, f"attest {SVC} done", user=DAVE)
+    say(served, f"advance {SVC}", user=ALICE)
     pending = eventually(lambda: buttons(m := slack.message(CHANNEL, message["ts"])) and m)
     value = buttons(pending)[0]["value"]
     served.click(blocks.APPROVE_ACTION, value, user=BOB, channel=CHANNEL, ts=message["ts"])
@@ -530,7 +531,7 @@ def test_a_request_without_a_change_says_what_is_signed_off(
     try:
         message = to_pending(app, slack_api)
         shown = text_of(message)
-        assert "Signs off (no change is applied):* announced: attested by UALICE" in shown
+        assert "Signs off (no change is applied):* announced: attested by UDAVE" in shown
         assert "from <@UBOB> <!subteam^SPLATFORM>" in shown
     finally:
         app.stop()

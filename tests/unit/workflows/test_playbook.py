@@ -74,6 +74,11 @@ BROKEN = [
         [(5, "phases.0.stage", "'assess'"), (15, "phases.1.gate.1.check", "unknown check 'nope'")],
         id="unknown-check-next-to-a-schema-error",
     ),
+    pytest.param(
+        ATTEST_ONLY.replace("phases:\n", "access: {abort: everyone}\nphases:\n"),
+        [(3, "access.abort", "'approvers-or-starter', 'approvers' or 'anyone'")],
+        id="unknown-access-rule",
+    ),
     pytest.param("schema: [unclosed\n", [(2, "", "expected")], id="yaml-syntax"),
     pytest.param("- just\n- a list\n", [(1, "", "expected a mapping")], id="not-a-mapping"),
 ]  # fmt: skip
@@ -101,6 +106,17 @@ def test_broken_playbooks_report_each_problem_with_line_and_field(
 def test_durations(text: str, expected: timedelta) -> None:
     assert playbook.parse_duration(text) == expected
     assert playbook.parse_duration(playbook.format_duration(expected)) == expected
+
+
+def test_access_rules_default_to_the_careful_ones_and_a_playbook_may_relax_them() -> None:
+    assert playbook.default().access.abort is playbook.AbortRule.APPROVERS_OR_STARTER
+    assert playbook.default().access.attest is playbook.AttestRule.NOT_REQUESTER
+    text = ATTEST_ONLY.replace("phases:\n", "access: {abort: anyone, attest: anyone}\nphases:\n")
+    relaxed = playbook.parse(text, source="custom.yaml").access
+    assert (relaxed.abort, relaxed.attest) == (
+        playbook.AbortRule.ANYONE,
+        playbook.AttestRule.ANYONE,
+    )
 
 
 def test_a_custom_check_registry_decides_which_ids_are_known() -> None:
