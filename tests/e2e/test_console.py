@@ -50,6 +50,15 @@ def demo(state_dir: Path, lines: list[str], *args: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in done.stdout.splitlines()]
 
 
+def test_a_snooze_too_long_to_compute_is_a_usage_error_and_the_console_goes_on(
+    state_dir: Path,
+) -> None:
+    snooze, listed = demo(state_dir, ["snooze x 99999999999999999999h", "list"])
+    assert snooze["error"]["code"] == "usage"
+    assert "snooze for between 1m and 30d" in snooze["error"]["message"]
+    assert listed["ok"] and listed["command"] == "list"  # the console is still there
+
+
 def test_demo_through_a_pipe_gives_documented_replies_and_keeps_state(state_dir: Path) -> None:
     start, status, advance = demo(
         state_dir, [f"start {SVC}", f"/rollout status {SVC}", f"advance {SVC}"]

@@ -46,6 +46,22 @@ BROKEN = [
         id="bad-duration",
     ),
     pytest.param(
+        ATTEST_ONLY.replace("expires_after: 1h", "expires_after: 99999999999999999999h"),
+        [(17, "phases.1.approvals.expires_after",
+          "a duration must be between 0s and 365d, got 99999999999999999999h")],
+        id="duration-too-large-to-compute",
+    ),
+    pytest.param(
+        ATTEST_ONLY.replace("expires_after: 1h", "expires_after: 99999999d"),
+        [(17, "phases.1.approvals.expires_after", "between 0s and 365d, got 99999999d")],
+        id="duration-past-any-date",
+    ),
+    pytest.param(
+        ATTEST_ONLY.replace("expires_after: 1h", "expires_after: -60"),
+        [(17, "phases.1.approvals.expires_after", "between 0s and 365d, got -1m")],
+        id="negative-seconds",
+    ),
+    pytest.param(
         ATTEST_ONLY.replace("mode: STRICT", "mode: STRIKT").replace("required: 2", "required: -1"),
         [
             (16, "phases.1.change.mode", "'PERMISSIVE' or 'STRICT'"),
@@ -133,5 +149,9 @@ def test_validate_on_the_command_line_names_the_line(
     assert cli.main(["playbook", "validate", str(path)]) == 1
     err = capsys.readouterr().err
     assert f"{path}:line 15: phases.1.gate.1.check: unknown check 'ports-nmaed'" in err
+    path.write_text(ATTEST_ONLY.replace("expires_after: 1h", "expires_after: " + "9" * 20 + "h"))
+    assert cli.main(["playbook", "validate", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert f"{path}:line 17: phases.1.approvals.expires_after: a duration must be between" in err
     path.write_text(ATTEST_ONLY, "utf-8")
     assert cli.main(["playbook", "validate", str(path)]) == 0
