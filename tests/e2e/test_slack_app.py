@@ -177,6 +177,27 @@ def test_a_user_group_member_approves(served: ServedApp) -> None:
     assert slack.calls_to("usergroups.users.list")[0]["usergroup"] == "SPLATFORM"
 
 
+def test_a_failed_group_lookup_is_could_not_check_not_not_an_approver(served: ServedApp) -> None:
+    slack = served.slack
+    message = to_pending(served, slack)
+    value = buttons(message)[0]["value"]
+    served.click(blocks.APPROVE_ACTION, value, user=BOB, channel=CHANNEL, ts=message["ts"])
+    eventually(lambda: "`lock`" in text_of(slack.message(CHANNEL, message["ts"])))
+    say(served, f"attest {SVC} done", user=DAVE)
+    say(served, f"advance {SVC}", user=ALICE)
+    pending = eventually(lambda: buttons(m := slack.message(CHANNEL, message["ts"])) and m)
+    value = buttons(pending)[0]["value"]
+    slack.rate_limit("usergroups.users.list", times=4, retry_after=0)  # past the 3 retries
+    served.click(blocks.APPROVE_ACTION, value, user=ERIN, channel=CHANNEL, ts=message["ts"])
+    answer = wait_ephemeral(slack, ERIN, 1)[-1]
+    said = answer["text"] + json.dumps(answer.get("blocks", []))
+    assert "could not check group membership" in said and "not an approver" not in said
+    last = eventually(lambda: served.ctx.store.history(SVC, limit=1))[-1]
+    assert (last.actor, last.action, last.outcome) == (ERIN, "approve", "unavailable")
+    served.click(blocks.APPROVE_ACTION, value, user=ERIN, channel=CHANNEL, ts=message["ts"])
+    eventually(lambda: "1/2" in json.dumps(slack.replies(CHANNEL, message["ts"])))  # counted
+
+
 def test_fifty_simultaneous_clicks_give_one_transition(served: ServedApp) -> None:
     slack = served.slack
     message = to_pending(served, slack)
@@ -355,6 +376,20 @@ def test_replies_reach_the_asker_where_the_bot_is_not_a_member(served: ServedApp
     served.command(f"start {SVC}", user=ALICE, channel="C999", response_url=url)
     started = eventually(lambda: len(slack.response_posts) == 2 and slack.response_posts[1])
     assert "invite the bot to this channel" in json.dumps(started.body)
+    assert served.ctx.store.load(SVC) is not None
+
+
+def test_a_slack_refusal_that_is_not_membership_does_not_say_invite_the_bot(
+    served: ServedApp,
+) -> None:
+    slack = served.slack
+    slack.rate_limit("chat.postMessage", times=4, retry_after=0)  # past the client's 3 retries
+    url = slack.response_url(channel_id=CHANNEL, user_id=ALICE)
+    served.command(f"start {SVC}", user=ALICE, response_url=url)
+    started = wait_ephemeral(slack, ALICE, 1)[-1]
+    said = started["text"] + json.dumps(started.get("blocks", []))
+    assert "invite the bot" not in said
+    assert "Slack did not take the rollout's message: ratelimited" in said
     assert served.ctx.store.load(SVC) is not None
 
 
