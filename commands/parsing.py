@@ -16,7 +16,7 @@ from typing import ClassVar
 
 from commands.errors import UsageError
 from workflows.naming import InvalidServiceRef, ServiceRef
-from workflows.playbook import parse_duration
+from workflows.playbook import DurationOutOfRange, parse_duration
 from workflows.rollout.events import (
     Abort,
     Advance,
@@ -234,13 +234,16 @@ def _alert_command(verb: str, args: list[str], usage: str) -> Ack | Snooze:
         raise UsageError(f"{_shown(args[0])} is not an alert id", usage=usage)
     if verb == "ack":
         return Ack(alert=args[0])
+    too_long = UsageError(f"snooze for between 1m and 30d, not {_shown(args[1])}", usage=usage)
     try:
         duration = parse_duration(args[1])
+    except DurationOutOfRange as e:
+        raise too_long from e
     except ValueError as e:
         raise UsageError(str(e), usage=usage) from e
     assert isinstance(duration, timedelta)  # noqa: S101 - parse_duration returns one for str
     if not timedelta(minutes=1) <= duration <= timedelta(days=30):
-        raise UsageError("snooze for between 1m and 30d", usage=usage)
+        raise too_long
     return Snooze(alert=args[0], duration=duration)
 
 

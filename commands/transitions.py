@@ -28,7 +28,7 @@ from commands.views import rollout_view
 from workflows.errors import ErrorCode
 from workflows.gates.checklist import ChecklistLine
 from workflows.mesh.snapshot import ClusterSnapshot, Kind
-from workflows.ports import StoreConflict
+from workflows.ports import DirectoryUnavailable, StoreConflict
 from workflows.rollout import machine
 from workflows.rollout.events import (
     MESHGATE,
@@ -130,9 +130,9 @@ def _decide_and_write(
         stored, known = (known, None) if known is not None else (ctx.store.load(service), None)
         if stored is not None:
             stored = machine.current(stored, now=now).rollout  # expiry is decided, not stored
-        who = _actor(ctx, actor, stored, event)
         gate: tuple[ChecklistLine, ...] = ()
         try:
+            who = _actor(ctx, actor, stored, event)
             to_check = machine.items_to_check(stored, event, playbook=ctx.playbook)
             if to_check is not None and stored is not None:
                 gate = _lines(ctx, reads, rollout=stored, service=event, to_check=to_check)
@@ -249,7 +249,10 @@ def _actor(ctx: Context, actor: str, stored: Rollout | None, event: Event) -> Ac
     )
     if not candidates or ctx.directory is None:
         return Actor(actor)
-    return Actor(actor, ctx.directory.groups_of(actor, candidates=sorted(candidates)))
+    try:
+        return Actor(actor, ctx.directory.groups_of(actor, candidates=sorted(candidates)))
+    except DirectoryUnavailable as e:
+        raise CommandError(ErrorCode.UNAVAILABLE, f"{e}; nothing was decided, try again") from e
 
 
 def _after_failed_apply(

@@ -11,7 +11,6 @@ The default Istio playbook (DESIGN.md,
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection
 from datetime import timedelta
 from enum import StrEnum
@@ -21,7 +20,6 @@ from typing import Annotated, Literal, Self
 import yaml
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -30,6 +28,11 @@ from pydantic import (
 )
 
 from workflows import check_ids, playbook_issues, promql_templates
+from workflows.durations import DURATION_RANGE as DURATION_RANGE
+from workflows.durations import Duration as Duration
+from workflows.durations import DurationOutOfRange as DurationOutOfRange
+from workflows.durations import format_duration as format_duration
+from workflows.durations import parse_duration as parse_duration
 from workflows.errors import WorkflowError
 from workflows.playbook_issues import PlaybookIssue as PlaybookIssue
 
@@ -37,30 +40,6 @@ SCHEMA = "meshgate.playbook/v1"
 DEFAULT_PLAYBOOK_FILE = "istio-playbook.yaml"
 
 _SLUG = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
-_DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_duration(value: object) -> object:
-    """Accept `30s`, `30m`, `24h`, `2d` (and what pydantic accepts) as a timedelta."""
-    if isinstance(value, str):
-        match = _DURATION.match(value)
-        if match is None:
-            raise ValueError(f"expected a duration like 30m, 24h or 2d, got {value!r}")
-        return timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
-    return value
-
-
-def format_duration(value: timedelta) -> str:
-    """The inverse of parse_duration for whole units (`24h`, `30m`)."""
-    seconds = int(value.total_seconds())
-    for unit in ("d", "h", "m"):
-        if seconds and seconds % _UNIT_SECONDS[unit] == 0:
-            return f"{seconds // _UNIT_SECONDS[unit]}{unit}"
-    return f"{seconds}s"
-
-
-Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 
 
 class _Model(BaseModel):
@@ -241,14 +220,42 @@ class Phase(_Model):
         return next((i for i in (*self.gate, *self.verify) if i.id == item_id), None)
 
 
+class AbortRule(StrEnum):
+    """Who may `abort` a rollout (a pending request is withdrawn with it)."""
+
+    APPROVERS_OR_STARTER = "approvers-or-starter"  # the current phase's approvers, the starter
+    APPROVERS = "approvers"  # the current phase's approvers only
+    ANYONE = "anyone"  # anyone who can run commands
+
+
+class AttestRule(StrEnum):
+    """Whose attestations count towards a phase's gate."""
+
+    NOT_REQUESTER = "not-requester"  # where the phase needs approval: not the one who advances
+    ANYONE = "anyone"  # anyone's, the requester's included
+
+
+class Access(_Model):
+    """Who may do what beyond the approval policies (docs/design-notes.md, "Access rules").
+
+    `start` and `advance`: anyone; `approve`: the phase's approvers, never the requester unless
+    `allow_self_approval`; `reject`: the approvers or the requester; `rollback`: the approvers
+    of the phase it reverts, when that phase needed approval. These two are the playbook's.
+    """
+
+    abort: AbortRule = AbortRule.APPROVERS_OR_STARTER
+    attest: AttestRule = AttestRule.NOT_REQUESTER
+
+
 class Playbook(_Model):
-    """An ordered list of phases."""
+    """An ordered list of phases, and who may do what (`access`)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     schema_: Literal["meshgate.playbook/v1"] = Field(alias="schema")
     name: Annotated[str, Field(min_length=1, max_length=100)]
     phases: tuple[Phase, ...]
+    access: Access = Access()
 
     @field_validator("phases")
     @classmethod

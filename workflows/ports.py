@@ -35,8 +35,15 @@ class Directory(Protocol):
     """Answers which approver groups (e.g. Slack user groups) a user belongs to."""
 
     def groups_of(self, user: str, *, candidates: Sequence[str]) -> frozenset[str]:
-        """The subset of `candidates` (group ids) that `user` is a member of."""
+        """The subset of `candidates` (group ids) that `user` is a member of.
+
+        Raises DirectoryUnavailable when a group's members cannot be read.
+        """
         ...
+
+
+class DirectoryUnavailable(PortError):
+    """Group membership could not be read; nobody is admitted or refused on a guess."""
 
 
 class StoreUnavailable(PortError):

@@ -3,7 +3,8 @@
 Reads every `*.yaml` / `*.yml` / `*.json` file below a folder, multi-document YAML and
 `kubectl get -o yaml` List objects alike, and files each object under its kind. Secrets keep
 their name and type only. Unparseable files are reported as read errors for every kind, so no
-verdict reads them as "nothing there".
+verdict reads them as "nothing there"; a malformed object (bot/kube/shapes.py), a read error
+for its kind; a List item that is not an object, for the List's kind (every kind for `List`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from bot.kube import shapes
 from workflows.mesh.snapshot import ClusterSnapshot, Kind, RawObject
 
 _KINDS = {kind.value: kind for kind in Kind}
@@ -34,7 +36,8 @@ class ManifestReader:
     def snapshot(self) -> ClusterSnapshot:
         """Read every manifest below the folder; a broken file makes every kind unreadable."""
         objects: dict[Kind, list[RawObject]] = defaultdict(list)
-        problems: list[str] = []
+        problems: list[str] = []  # every kind is unreadable
+        faults: dict[Kind, list[str]] = defaultdict(list)  # one kind is
         if not self.root.is_dir():
             problems.append(f"{self.root} is not a folder of manifests")
         files = sorted(p for p in self.root.rglob("*") if p.suffix in _SUFFIXES and p.is_file())
@@ -45,11 +48,25 @@ class ManifestReader:
                 problems.append(f"{path.name}: {_first_line(e)}")
                 continue
             for document in documents:
-                for obj in _flatten(document):
+                items, dropped = _flatten(document)
+                if dropped:
+                    said = f"{path.name}: {document['kind']}: {dropped} item(s) are not objects"
+                    for list_kind in _kinds_of_list(str(document["kind"])):
+                        faults[list_kind].append(said)
+                for obj in items:
                     kind = _KINDS.get(str(obj.get("kind", "")))
-                    if kind is not None and self._wanted(kind, obj):
+                    if kind is None:
+                        continue
+                    fault = shapes.problem(kind, obj)
+                    if fault:
+                        faults[kind].append(f"{path.name}: {_named(kind, obj)}: {fault}")
+                    elif self._wanted(kind, obj):
                         objects[kind].append(_sanitised(kind, obj))
-        errors = {kind: "; ".join(problems) for kind in Kind} if problems else {}
+        errors = {
+            kind: "; ".join([*problems, *faults.get(kind, [])])
+            for kind in Kind
+            if problems or faults.get(kind)
+        }
         return ClusterSnapshot(
             objects={kind: tuple(items) for kind, items in objects.items()},
             errors=errors,
@@ -66,10 +83,11 @@ class ManifestReader:
         )
 
 
-def _flatten(document: Any) -> list[RawObject]:
-    """One object, or the items of a List (`kind: List` or `kind: PodList`), or nothing."""
+def _flatten(document: Any) -> tuple[list[RawObject], int]:
+    """One object, or the items of a List (`kind: List` or `kind: PodList`), or nothing; and
+    how many items of a List were not objects."""
     if not isinstance(document, dict):
-        return []
+        return [], 0
     if str(document.get("kind", "")).endswith("List") and isinstance(document.get("items"), list):
         item_kind = str(document["kind"]).removesuffix("List")
         flattened = []
@@ -78,8 +96,23 @@ def _flatten(document: Any) -> list[RawObject]:
                 if "kind" not in item and item_kind:
                     item = {**item, "kind": item_kind}
                 flattened.append(item)
-        return flattened
-    return [document]
+        return flattened, len(document["items"]) - len(flattened)
+    return [document], 0
+
+
+def _kinds_of_list(list_kind: str) -> list[Kind]:
+    """The kind a `PodList` holds; every kind for a plain `List`."""
+    kind = _KINDS.get(list_kind.removesuffix("List"))
+    return [kind] if kind is not None else list(Kind)
+
+
+def _named(kind: Kind, obj: RawObject) -> str:
+    """`Service shop/checkout` as far as the object says it, for a read error."""
+    meta = obj.get("metadata")
+    if not isinstance(meta, dict):
+        return f"a {kind.value}"
+    name = f"{meta.get('namespace', 'default')}/{meta.get('name', '?')}"
+    return f"{kind.value} {name if len(name) <= 80 else name[:80] + '...'}"
 
 
 def _sanitised(kind: Kind, obj: RawObject) -> RawObject:

@@ -1,7 +1,8 @@
 """Approver groups from Slack: who is in a user group (`usergroups.users.list`), cached.
 
-Membership that cannot be read counts as "not a member" (an approval is refused, never granted
-on a guess); the error is logged without the token.
+Membership that cannot be read raises DirectoryUnavailable: the person is told meshgate could
+not check group membership (`unavailable`), neither admitted nor called "not an approver" on a
+guess; the error is logged without the token.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from collections.abc import Callable, Sequence
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
+
+from workflows.ports import DirectoryUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +54,9 @@ class SlackDirectory:
         except (SlackApiError, SlackClientError) as e:
             error = e.response.get("error") if isinstance(e, SlackApiError) else type(e).__name__
             log.warning("cannot read members of user group %s: %s", group, error)
-            return frozenset()
+            raise DirectoryUnavailable(
+                f"could not check group membership (Slack answered {error} for group {group})"
+            ) from e
         members = frozenset(str(u) for u in response.get("users") or ())
         with self._lock:
             self._cache[group] = (now, members)

@@ -87,13 +87,13 @@ class Publisher:
         """
         if reply.rollout is None:
             return
-        ref = self.show(reply.rollout, channel=channel)
+        ref, failure = self._show(reply.rollout, channel=channel)
         said = wording.message(reply) or ""
         if reply.error is not None:
             said = f"{said}; {reply.error.message}" if said else reply.error.message
             self.ephemeral(channel=channel, user=actor, reply=reply, respond=respond)
         if ref is None and respond is not None and reply.error is None:
-            hint = " (invite the bot to this channel to get the rollout's message here)"
+            hint = _unposted_hint(failure)
             shown = reply.model_copy(update={"warnings": [*(reply.warnings or []), hint]})
             self.ephemeral(channel=channel, user=actor, reply=shown, respond=respond)
             return
@@ -172,13 +172,18 @@ class Publisher:
         shows is dropped (two clicks, two replicas), so the message only moves forward. Without
         a channel (a `status`), a rollout with no message gets none.
         """
+        return self._show(view, channel=channel)[0]
+
+    def _show(self, view: RolloutView, *, channel: str) -> tuple[MessageRef | None, str]:
+        """`show`, and what Slack said when the message could not be posted ("" otherwise)."""
         with self._lock_for(view.service):
             ref = self._state.message_of(view.service)
             if ref is None and not channel:
-                return None
+                return None, ""
             if ref is not None and ref.version > view.version:
-                return ref
-            return self._render(view, ref=ref, channel=channel) or ref
+                return ref, ""
+            posted, failure = self._render(view, ref=ref, channel=channel)
+            return posted or ref, failure
 
     def _lock_for(self, service: str) -> threading.Lock:
         with self._locks_guard:
@@ -186,7 +191,7 @@ class Publisher:
 
     def _render(
         self, view: RolloutView, *, ref: MessageRef | None, channel: str
-    ) -> MessageRef | None:
+    ) -> tuple[MessageRef | None, str]:
         request = view.request.id if view.request else ""
         key = f"{view.version}/{view.state}/{request}"
         rendered = blocks.as_dicts(blocks.rollout_message(view))
@@ -195,7 +200,7 @@ class Publisher:
         try:
             if ref is not None and ref.digest == digest:
                 if ref.rendered == key:
-                    return ref
+                    return ref, ""
                 posted = MessageRef(ref.channel, ref.ts, key, digest, view.version)
             elif ref is not None:
                 self._client.chat_update(channel=ref.channel, ts=ref.ts, text=text, blocks=rendered)
@@ -209,15 +214,29 @@ class Publisher:
                 )
         except (SlackApiError, SlackClientError) as e:
             log.warning("rollout message for %s failed: %s", view.service, _error(e))
-            return None
+            return None, _error(e)
         self._state.remember_message(view.service, posted)
-        return posted
+        return posted, ""
 
     def _current_view(self, service: str) -> RolloutView | None:
         status = dispatch.run(
             parsing.Status(service=ServiceRef.parse(service)), actor="meshgate", ctx=self._ctx
         )
         return status.rollout
+
+
+# What Slack says when the bot is not where it was asked to post: only then is inviting it the fix.
+_NOT_A_MEMBER = frozenset({"not_in_channel", "channel_not_found"})
+
+
+def _unposted_hint(failure: str) -> str:
+    """Why the rollout's message is not in the channel, and what to do, from Slack's answer."""
+    if failure in _NOT_A_MEMBER:
+        return " (invite the bot to this channel to get the rollout's message here)"
+    return (
+        f" (Slack did not take the rollout's message: {failure or 'no answer'}; the rollout is "
+        "saved: `status` shows it, and the message follows on its next change)"
+    )
 
 
 def _error(e: SlackApiError | SlackClientError) -> str:

@@ -50,6 +50,15 @@ def demo(state_dir: Path, lines: list[str], *args: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in done.stdout.splitlines()]
 
 
+def test_a_snooze_too_long_to_compute_is_a_usage_error_and_the_console_goes_on(
+    state_dir: Path,
+) -> None:
+    snooze, listed = demo(state_dir, ["snooze x 99999999999999999999h", "list"])
+    assert snooze["error"]["code"] == "usage"
+    assert "snooze for between 1m and 30d" in snooze["error"]["message"]
+    assert listed["ok"] and listed["command"] == "list"  # the console is still there
+
+
 def test_demo_through_a_pipe_gives_documented_replies_and_keeps_state(state_dir: Path) -> None:
     start, status, advance = demo(
         state_dir, [f"start {SVC}", f"/rollout status {SVC}", f"advance {SVC}"]
@@ -182,12 +191,17 @@ def test_playbook_validate_reports_lines(tmp_path: Path) -> None:
 
 
 def walk(service: str) -> list[str]:
-    """The lines a person types to take `service` phase by phase, with bob and carol approving."""
+    """The lines a person types to take `service` phase by phase, with bob and carol approving.
+
+    dave attests the human items: the one who requests approval may not vouch for its gate.
+    """
     lines = [f"start {service}"]
     for _ in range(12):
         lines += [
+            ":as dave",
             f"attest {service} loadtest-done ran k6 for 30 min",
             f"attest {service} dns-switched",
+            ":as alice",
             f"advance {service}",
             ":as bob",
             f"approve {service}",
@@ -312,7 +326,7 @@ def test_a_demo_service_walks_all_twelve_phases(state_dir: Path) -> None:
     lines = [f"start {SVC}"]
     for _ in range(12):
         lines += [":as alice", f"advance {SVC}", ":as bob", f"approve {SVC}", ":as carol",
-                  f"approve {SVC}", ":as alice", f"attest {SVC} loadtest-done",
+                  f"approve {SVC}", ":as dave", f"attest {SVC} loadtest-done",
                   f"attest {SVC} dns-switched"]  # fmt: skip
     replies = demo(state_dir, [*lines, f"status {SVC}"])
     assert replies[-1]["rollout"]["state"] == "completed"

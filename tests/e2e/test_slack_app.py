@@ -33,6 +33,7 @@ from workflows import playbook
 SVC = "shop/productpage"
 CHANNEL = "C111"
 ALICE, BOB, CAROL, ERIN, MALLORY = "UALICE", "UBOB", "UCAROL", "UERIN", "UMALLORY"
+DAVE = "UDAVE"  # attests: the one who asks for approval may not vouch for the gate alone
 SLACK_PLAYBOOK = ATTEST_ONLY.replace("users: [bob, carol]", f"users: [{BOB}, {CAROL}]").replace(
     "users: [bob]", f"users: [{BOB}]"
 )
@@ -89,7 +90,7 @@ def say(app: ServedApp, text: str, *, user: str) -> None:
 
 
 def to_pending(app: ServedApp, slack: SlackWebStandIn) -> dict[str, Any]:
-    """alice starts, attests, advances twice: phase `switch` awaits approval."""
+    """alice starts and advances twice, dave attests: phase `switch` awaits approval."""
     for text in (
         f"start {SVC}",
         f"attest {SVC} ready",
@@ -97,7 +98,7 @@ def to_pending(app: ServedApp, slack: SlackWebStandIn) -> dict[str, Any]:
         f"attest {SVC} announced in #eng",
         f"advance {SVC}",
     ):
-        say(app, text, user=ALICE)
+        say(app, text, user=DAVE if text.startswith("attest") else ALICE)
     pending: dict[str, Any] = eventually(
         lambda: buttons(m := rollout_message(slack)) and m, what="approval buttons"
     )
@@ -165,8 +166,8 @@ def test_a_user_group_member_approves(served: ServedApp) -> None:
     value = buttons(message)[0]["value"]
     served.click(blocks.APPROVE_ACTION, value, user=BOB, channel=CHANNEL, ts=message["ts"])
     eventually(lambda: "`lock`" in text_of(slack.message(CHANNEL, message["ts"])))
-    for text in (f"attest {SVC} done", f"advance {SVC}"):
-        say(served, text, user=ALICE)
+    say(served, f"attest {SVC} done", user=DAVE)
+    say(served, f"advance {SVC}", user=ALICE)
     pending = eventually(lambda: buttons(m := slack.message(CHANNEL, message["ts"])) and m)
     value = buttons(pending)[0]["value"]
     served.click(blocks.APPROVE_ACTION, value, user=BOB, channel=CHANNEL, ts=message["ts"])
@@ -174,6 +175,27 @@ def test_a_user_group_member_approves(served: ServedApp) -> None:
     served.click(blocks.APPROVE_ACTION, value, user=ERIN, channel=CHANNEL, ts=message["ts"])
     eventually(lambda: "completed" in text_of(slack.message(CHANNEL, message["ts"])))
     assert slack.calls_to("usergroups.users.list")[0]["usergroup"] == "SPLATFORM"
+
+
+def test_a_failed_group_lookup_is_could_not_check_not_not_an_approver(served: ServedApp) -> None:
+    slack = served.slack
+    message = to_pending(served, slack)
+    value = buttons(message)[0]["value"]
+    served.click(blocks.APPROVE_ACTION, value, user=BOB, channel=CHANNEL, ts=message["ts"])
+    eventually(lambda: "`lock`" in text_of(slack.message(CHANNEL, message["ts"])))
+    say(served, f"attest {SVC} done", user=DAVE)
+    say(served, f"advance {SVC}", user=ALICE)
+    pending = eventually(lambda: buttons(m := slack.message(CHANNEL, message["ts"])) and m)
+    value = buttons(pending)[0]["value"]
+    slack.rate_limit("usergroups.users.list", times=4, retry_after=0)  # past the 3 retries
+    served.click(blocks.APPROVE_ACTION, value, user=ERIN, channel=CHANNEL, ts=message["ts"])
+    answer = wait_ephemeral(slack, ERIN, 1)[-1]
+    said = answer["text"] + json.dumps(answer.get("blocks", []))
+    assert "could not check group membership" in said and "not an approver" not in said
+    last = eventually(lambda: served.ctx.store.history(SVC, limit=1))[-1]
+    assert (last.actor, last.action, last.outcome) == (ERIN, "approve", "unavailable")
+    served.click(blocks.APPROVE_ACTION, value, user=ERIN, channel=CHANNEL, ts=message["ts"])
+    eventually(lambda: "1/2" in json.dumps(slack.replies(CHANNEL, message["ts"])))  # counted
 
 
 def test_fifty_simultaneous_clicks_give_one_transition(served: ServedApp) -> None:
@@ -357,6 +379,20 @@ def test_replies_reach_the_asker_where_the_bot_is_not_a_member(served: ServedApp
     assert served.ctx.store.load(SVC) is not None
 
 
+def test_a_slack_refusal_that_is_not_membership_does_not_say_invite_the_bot(
+    served: ServedApp,
+) -> None:
+    slack = served.slack
+    slack.rate_limit("chat.postMessage", times=4, retry_after=0)  # past the client's 3 retries
+    url = slack.response_url(channel_id=CHANNEL, user_id=ALICE)
+    served.command(f"start {SVC}", user=ALICE, response_url=url)
+    started = wait_ephemeral(slack, ALICE, 1)[-1]
+    said = started["text"] + json.dumps(started.get("blocks", []))
+    assert "invite the bot" not in said
+    assert "Slack did not take the rollout's message: ratelimited" in said
+    assert served.ctx.store.load(SVC) is not None
+
+
 def test_typed_approve_and_reject_and_history(served: ServedApp) -> None:
     slack = served.slack
     message = to_pending(served, slack)
@@ -530,7 +566,7 @@ def test_a_request_without_a_change_says_what_is_signed_off(
     try:
         message = to_pending(app, slack_api)
         shown = text_of(message)
-        assert "Signs off (no change is applied):* announced: attested by UALICE" in shown
+        assert "Signs off (no change is applied):* announced: attested by UDAVE" in shown
         assert "from <@UBOB> <!subteam^SPLATFORM>" in shown
     finally:
         app.stop()

@@ -32,15 +32,18 @@ def say(ctx: Context, actor: str, text: str) -> Reply:
 
 
 def at_switch_pending(ctx: Context) -> None:
-    """alice starts, attests and advances to phase `switch`, then asks for its approval."""
-    for text in (
-        f"start {SVC}",
-        f"attest {SVC} ready team agreed",
-        f"advance {SVC}",
-        f"attest {SVC} announced posted in #eng",
-        f"advance {SVC}",
+    """alice starts and advances to phase `switch`, then asks for its approval.
+
+    dave attests `announced`: the one who asks for approval may not vouch for the gate alone.
+    """
+    for actor, text in (
+        ("alice", f"start {SVC}"),
+        ("alice", f"attest {SVC} ready team agreed"),
+        ("alice", f"advance {SVC}"),
+        ("dave", f"attest {SVC} announced posted in #eng"),
+        ("alice", f"advance {SVC}"),
     ):
-        reply = say(ctx, "alice", text)
+        reply = say(ctx, actor, text)
         assert reply.ok, reply.error
     status = say(ctx, "alice", f"status {SVC}").rollout
     assert status is not None and status.state == "awaiting_approval"
@@ -87,6 +90,41 @@ def test_rollback_returns_to_the_previous_phase(ctx: Context) -> None:
     assert "from lock back to switch" in (wording.message(back) or "")
 
 
+def test_a_stranger_refused_reject_cannot_abort_and_restart(ctx: Context) -> None:
+    at_switch_pending(ctx)
+    codes = [say(ctx, "mallory", f"{verb} {SVC}").error for verb in ("reject", "abort", "start")]
+    assert [e.code if e else "ok" for e in codes] == [
+        "not_authorized",
+        "not_authorized",
+        "conflict",
+    ]
+    status = say(ctx, "alice", f"status {SVC}").rollout
+    assert status is not None and (status.phase, status.state) == ("switch", "awaiting_approval")
+    history = say(ctx, "carol", f"history {SVC}").history
+    assert history is not None
+    assert [(h.actor, h.action, h.outcome) for h in history[-3:]] == [
+        ("mallory", "reject", "not_authorized"),
+        ("mallory", "abort", "not_authorized"),
+        ("mallory", "start", "conflict"),
+    ]
+
+
+def test_the_requester_alone_cannot_vouch_for_a_gate_that_needs_approval(ctx: Context) -> None:
+    for text in (
+        f"start {SVC}",
+        f"attest {SVC} ready",
+        f"advance {SVC}",
+        f"attest {SVC} announced",
+    ):
+        assert say(ctx, "alice", text).ok
+    alone = say(ctx, "alice", f"advance {SVC}")
+    assert alone.error is not None and alone.error.code == "not_authorized"
+    assert "someone other than the requester must attest it" in alone.error.message
+    assert say(ctx, "dave", f"attest {SVC} announced").ok
+    asked = say(ctx, "alice", f"advance {SVC}")
+    assert asked.ok and asked.rollout is not None and asked.rollout.state == "awaiting_approval"
+
+
 def test_history_lists_each_step_with_its_actor_refusals_included(ctx: Context) -> None:
     at_switch_pending(ctx)
     say(ctx, "alice", f"approve {SVC}")
@@ -97,7 +135,7 @@ def test_history_lists_each_step_with_its_actor_refusals_included(ctx: Context) 
         ("alice", "start", "ok"),
         ("alice", "attest", "ok"),
         ("alice", "advance", "ok"),
-        ("alice", "attest", "ok"),
+        ("dave", "attest", "ok"),
         ("alice", "advance", "ok"),
         ("alice", "approve", "self_approval"),
         ("bob", "approve", "ok"),
@@ -143,8 +181,12 @@ def test_default_approvers_apply_where_the_playbook_names_none(
 ) -> None:
     book = playbook.parse(ONE_PHASE_NO_APPROVERS, source="one.yaml")
     ctx = context(store, clock, playbook=book, approvers=approvers)
-    for text in (f"start {service}", f"attest {service} ok", f"advance {service}"):
-        assert say(ctx, "alice", text).ok
+    for actor, text in (
+        ("alice", f"start {service}"),
+        ("dave", f"attest {service} ok"),
+        ("alice", f"advance {service}"),
+    ):
+        assert say(ctx, actor, text).ok
     reply = say(ctx, "U0BOB", f"approve {service}")
     if outcome is None:
         assert reply.ok and reply.rollout is not None and reply.rollout.state == "completed"

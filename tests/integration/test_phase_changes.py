@@ -94,7 +94,7 @@ def to_strict_request(ctx: Context) -> Any:
         f"advance {SVC}",
         f"attest {SVC} announced",
     ):
-        assert say(ctx, "alice", text).ok
+        assert say(ctx, "dave" if text.startswith("attest") else "alice", text).ok
     return say(ctx, "alice", f"advance {SVC}")
 
 

@@ -98,8 +98,8 @@ def say(ctx: Context, actor: str, text: str) -> Reply:
 
 
 def to_request(ctx: Context) -> Reply:
-    for text in (f"start {SVC}", f"attest {SVC} announced"):
-        assert say(ctx, "alice", text).ok
+    assert say(ctx, "alice", f"start {SVC}").ok
+    assert say(ctx, "dave", f"attest {SVC} announced").ok  # not the requester alone
     return say(ctx, "alice", f"advance {SVC}")
 
 
@@ -175,7 +175,7 @@ def test_a_change_that_fails_verification_by_its_deadline_is_rolled_back_and_sai
     publisher = bot.slack.publisher
     started = dispatch.execute(f"start {SVC}", actor="UALICE", ctx=bot.ctx)
     publisher.changed(started, actor="UALICE", channel=CHANNEL)
-    assert dispatch.execute(f"attest {SVC} announced", actor="UALICE", ctx=bot.ctx).ok
+    assert dispatch.execute(f"attest {SVC} announced", actor="UDAVE", ctx=bot.ctx).ok
     assert dispatch.execute(f"advance {SVC}", actor="UALICE", ctx=bot.ctx).ok
     approved = dispatch.execute(f"approve {SVC}", actor="UBOB", ctx=bot.ctx)
     assert approved.rollout is not None and approved.rollout.state == "verifying"

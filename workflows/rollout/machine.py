@@ -14,7 +14,7 @@ from datetime import datetime
 from workflows.errors import ErrorCode
 from workflows.gates.checklist import blockers, timestamp
 from workflows.playbook import Phase, Playbook
-from workflows.rollout import approvals, attesting, guards, reversal, verification
+from workflows.rollout import access, approvals, attesting, guards, reversal, verification
 from workflows.rollout.events import (
     Abort,
     Actor,
@@ -86,13 +86,13 @@ def groups_in_question(
 ) -> frozenset[str]:
     """The approver groups whose membership decides `event` (the caller asks the directory).
 
-    Approve and reject are judged by the current phase's approvers; a rollback by those of the
-    phase whose change it reverts.
+    Approve, reject and abort are judged by the current phase's approvers; a rollback by those
+    of the phase whose change it reverts.
     """
     if rollout is None:
         return frozenset()
     match event:
-        case Approve() | Reject():
+        case Approve() | Reject() | Abort():
             policy = playbook.phase(rollout.phase_index).approvals
         case Rollback() if rollout.completed:
             policy = playbook.phase(playbook.index_of(rollout.completed[-1].phase)).approvals
@@ -149,6 +149,8 @@ def decide(
                 rollout, actor=actor, playbook=playbook, now=now, default=default_approvers
             )
         case Abort():
+            guards.refuse_if_finished(rollout)
+            access.check_abort(rollout, actor=actor, playbook=playbook, default=default_approvers)
             result = reversal.abort(rollout, event, actor=actor, now=now)
         case ApplyFailed():
             result = reversal.apply_failed(rollout, event, playbook=playbook, now=now)
@@ -219,6 +221,7 @@ def _advance(
         raise Refused(
             ErrorCode.GATE_FAILED, f"phase {phase.id} cannot advance: {names}", blockers=blocking
         )
+    access.check_own_attestations(rollout, actor=actor, phase=phase, playbook=playbook)
     if phase.approvals.required == 0:
         return _complete(Transition(rollout), playbook=playbook, now=now, by=actor.id)
     request = ApprovalRequest(

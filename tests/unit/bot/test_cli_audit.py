@@ -225,3 +225,26 @@ def test_unusable_kube_context_exits_2(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert "cannot use the context prod" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("kind: Service\nmetadata: checkout\n", "Service"),
+        ("kind: List\nitems: [oops]\n", "Service"),
+        ("kind: Service\nmetadata: {name: x, namespace: shop, labels: [a]}\n", "Service"),
+        ("kind: Service\nmetadata:\n  name: x\n  namespace: shop\n  labels: !!set {a: null}\n",
+         "Service"),
+        ("kind: AuthorizationPolicy\nmetadata: {name: open, namespace: shop}\n"
+         "spec: {rules: {from: []}}\n", "AuthorizationPolicy"),
+    ],
+    ids=["metadata-a-string", "list-item-not-an-object", "labels-a-list", "labels-a-set",
+         "authz-rules-not-a-list"],
+)  # fmt: skip
+def test_a_malformed_object_is_a_read_error_exit_2_never_a_crash(
+    mesh: Path, text: str, kind: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (mesh / "zz-malformed.yaml").write_text(text, "utf-8")
+    code, _, err = _run(["--manifests", str(mesh), "--fail-on", "error"], capsys)
+    assert code == 2, err
+    assert "could not read" in err and kind in err

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bot.kube.manifests import ManifestReader
 from workflows.mesh.snapshot import Kind
 
@@ -83,3 +85,58 @@ def test_a_broken_file_makes_every_kind_unreadable_not_empty(tmp_path: Path) -> 
 def test_a_missing_folder_is_an_error(tmp_path: Path) -> None:
     snapshot = ManifestReader(tmp_path / "nope").snapshot()
     assert "is not a folder of manifests" in snapshot.errors[Kind.SERVICE]
+
+
+MALFORMED = [
+    pytest.param(
+        "kind: Service\nmetadata: checkout\n", Kind.SERVICE, "metadata is a string, not a mapping",
+        id="metadata-a-string",
+    ),
+    pytest.param(
+        "kind: List\nitems: [oops, 3]\n", Kind.SERVICE, "List: 2 item(s) are not objects",
+        id="list-with-non-object-items",
+    ),
+    pytest.param(
+        "kind: ServiceList\nitems: [oops]\n", Kind.SERVICE, "ServiceList: 1 item(s) are not",
+        id="typed-list-with-a-non-object-item",
+    ),
+    pytest.param(
+        "kind: Service\nmetadata: {name: checkout, namespace: shop, labels: [app, checkout]}\n",
+        Kind.SERVICE, "Service shop/checkout: metadata.labels is a list, not a mapping",
+        id="labels-a-list",
+    ),
+    pytest.param(
+        "kind: Service\nmetadata:\n  name: checkout\n  labels: !!set {app: null}\n",
+        Kind.SERVICE, "metadata.labels is a set (!!set), not a mapping", id="labels-a-set",
+    ),
+    pytest.param(
+        "kind: Service\nmetadata: {name: checkout, labels: {version: 2}}\n", Kind.SERVICE,
+        "quote numbers and booleans", id="label-value-a-number",
+    ),
+    pytest.param(
+        "kind: AuthorizationPolicy\nmetadata: {name: p, namespace: shop}\n"
+        "spec: {rules: {from: []}}\n",
+        Kind.AUTHORIZATION_POLICY, "spec.rules is a mapping, not a list",
+        id="authz-rules-not-a-list",
+    ),
+    pytest.param(
+        "kind: AuthorizationPolicy\nmetadata: {name: p, namespace: shop}\n"
+        "spec: {action: ALOW, rules: [{}]}\n",
+        Kind.AUTHORIZATION_POLICY, "spec.action 'ALOW' is not one of", id="authz-action-misspelt",
+    ),
+    pytest.param(
+        "kind: AuthorizationPolicy\nmetadata: {name: p, namespace: shop}\nspec: allow-all\n",
+        Kind.AUTHORIZATION_POLICY, "spec is a string, not a mapping", id="authz-spec-a-string",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "kind", "says"), MALFORMED)
+def test_a_malformed_object_is_a_read_error_for_its_kind_never_dropped_or_a_crash(
+    tmp_path: Path, text: str, kind: Kind, says: str
+) -> None:
+    (tmp_path / "good.yaml").write_text(MULTI_DOC)
+    (tmp_path / "bad.yaml").write_text(text)
+    snapshot = ManifestReader(tmp_path).snapshot()
+    assert not snapshot.readable(kind)
+    assert "bad.yaml: " in snapshot.errors[kind] and says in snapshot.errors[kind]

@@ -62,6 +62,12 @@ USAGE_ERRORS = [
     ("list all", "takes no arguments", "list"),
     ("snooze a1 forever", "duration like 30m", "snooze ALERT DURATION"),
     ("snooze a1 31d", "between 1m and 30d", "snooze ALERT DURATION"),
+    (
+        "snooze x 99999999999999999999h",
+        "between 1m and 30d, not '99999999999999999999h'",
+        "snooze ALERT DURATION",
+    ),
+    ("snooze a1 0m", "between 1m and 30d", "snooze ALERT DURATION"),
     ("ack", "takes 1 argument", "ack ALERT"),
 ]
 

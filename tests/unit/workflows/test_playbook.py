@@ -46,6 +46,22 @@ BROKEN = [
         id="bad-duration",
     ),
     pytest.param(
+        ATTEST_ONLY.replace("expires_after: 1h", "expires_after: 99999999999999999999h"),
+        [(17, "phases.1.approvals.expires_after",
+          "a duration must be between 0s and 365d, got 99999999999999999999h")],
+        id="duration-too-large-to-compute",
+    ),
+    pytest.param(
+        ATTEST_ONLY.replace("expires_after: 1h", "expires_after: 99999999d"),
+        [(17, "phases.1.approvals.expires_after", "between 0s and 365d, got 99999999d")],
+        id="duration-past-any-date",
+    ),
+    pytest.param(
+        ATTEST_ONLY.replace("expires_after: 1h", "expires_after: -60"),
+        [(17, "phases.1.approvals.expires_after", "between 0s and 365d, got -1m")],
+        id="negative-seconds",
+    ),
+    pytest.param(
         ATTEST_ONLY.replace("mode: STRICT", "mode: STRIKT").replace("required: 2", "required: -1"),
         [
             (16, "phases.1.change.mode", "'PERMISSIVE' or 'STRICT'"),
@@ -73,6 +89,11 @@ BROKEN = [
         ATTEST_ONLY.replace("check: ports-named", "check: nope").replace("assess", "x"),
         [(5, "phases.0.stage", "'assess'"), (15, "phases.1.gate.1.check", "unknown check 'nope'")],
         id="unknown-check-next-to-a-schema-error",
+    ),
+    pytest.param(
+        ATTEST_ONLY.replace("phases:\n", "access: {abort: everyone}\nphases:\n"),
+        [(3, "access.abort", "'approvers-or-starter', 'approvers' or 'anyone'")],
+        id="unknown-access-rule",
     ),
     pytest.param("schema: [unclosed\n", [(2, "", "expected")], id="yaml-syntax"),
     pytest.param("- just\n- a list\n", [(1, "", "expected a mapping")], id="not-a-mapping"),
@@ -103,6 +124,17 @@ def test_durations(text: str, expected: timedelta) -> None:
     assert playbook.parse_duration(playbook.format_duration(expected)) == expected
 
 
+def test_access_rules_default_to_the_careful_ones_and_a_playbook_may_relax_them() -> None:
+    assert playbook.default().access.abort is playbook.AbortRule.APPROVERS_OR_STARTER
+    assert playbook.default().access.attest is playbook.AttestRule.NOT_REQUESTER
+    text = ATTEST_ONLY.replace("phases:\n", "access: {abort: anyone, attest: anyone}\nphases:\n")
+    relaxed = playbook.parse(text, source="custom.yaml").access
+    assert (relaxed.abort, relaxed.attest) == (
+        playbook.AbortRule.ANYONE,
+        playbook.AttestRule.ANYONE,
+    )
+
+
 def test_a_custom_check_registry_decides_which_ids_are_known() -> None:
     text = ATTEST_ONLY.replace("check: ports-named", "check: site-specific")
     book = playbook.parse(text, source="custom.yaml", checks={"site-specific"})
@@ -117,5 +149,9 @@ def test_validate_on_the_command_line_names_the_line(
     assert cli.main(["playbook", "validate", str(path)]) == 1
     err = capsys.readouterr().err
     assert f"{path}:line 15: phases.1.gate.1.check: unknown check 'ports-nmaed'" in err
+    path.write_text(ATTEST_ONLY.replace("expires_after: 1h", "expires_after: " + "9" * 20 + "h"))
+    assert cli.main(["playbook", "validate", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert f"{path}:line 17: phases.1.approvals.expires_after: a duration must be between" in err
     path.write_text(ATTEST_ONLY, "utf-8")
     assert cli.main(["playbook", "validate", str(path)]) == 0

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.support.playbooks import attest_only
+from tests.support.playbooks import ATTEST_ONLY, attest_only
 from workflows import playbook
 from workflows.errors import ErrorCode
 from workflows.gates.checklist import ChecklistLine, ItemStatus
@@ -115,12 +115,13 @@ START = start("alice")
 # Reach phase `switch` (index 1), in_progress.
 AT_SWITCH: tuple[Asked, ...] = (START, attest("alice", "ready"), advance("alice"))
 # Phase `switch` awaiting approval, requested by alice.
-SWITCH_PENDING: tuple[Asked, ...] = (*AT_SWITCH, attest("alice", "announced"), advance("alice"))
+# (dave attests: the requester's own attestations do not count where approval is needed)
+SWITCH_PENDING: tuple[Asked, ...] = (*AT_SWITCH, attest("dave", "announced"), advance("alice"))
 # Phase `switch` approved: its change is applied and being verified.
 SWITCH_VERIFYING: tuple[Asked, ...] = (*SWITCH_PENDING, approve("bob"))
 # Phase `lock` (index 2), in_progress: `switch` verified.
 AT_LOCK: tuple[Asked, ...] = (*SWITCH_VERIFYING, verify())
-LOCK_PENDING: tuple[Asked, ...] = (*AT_LOCK, attest("alice", "done"), advance("alice"))
+LOCK_PENDING: tuple[Asked, ...] = (*AT_LOCK, attest("dave", "done"), advance("alice"))
 
 
 def play(events: Sequence[Asked | At]) -> Transition:
@@ -179,7 +180,7 @@ ACCEPTED = [
         id="advance-without-approvals-completes-phase",
     ),
     pytest.param(
-        (*AT_SWITCH, attest("alice", "announced")),
+        (*AT_SWITCH, attest("dave", "announced")),
         advance("alice", line("a", ItemStatus.PASS), line("b", ItemStatus.FAIL, required=False)),
         Moves(RolloutState.AWAITING_APPROVAL, "switch", (HappeningKind.ADVANCE_REQUESTED,)),
         id="advance-asks-for-approval-optional-failure-does-not-block",
@@ -313,7 +314,7 @@ ACCEPTED = [
         id="rollback-after-completion",
     ),
     pytest.param(
-        (*AT_LOCK, rollback("carol"), attest("alice", "announced")),
+        (*AT_LOCK, rollback("carol"), attest("dave", "announced")),
         advance("alice"),
         Moves(RolloutState.AWAITING_APPROVAL, "switch", (HappeningKind.ADVANCE_REQUESTED,)),
         id="advance-again-after-rollback",
@@ -325,6 +326,26 @@ ACCEPTED = [
             RolloutState.ABORTED, "switch", (HappeningKind.REQUEST_WITHDRAWN, HappeningKind.ABORTED)
         ),
         id="abort-withdraws-request",
+    ),
+    pytest.param(
+        SWITCH_PENDING,
+        abort("carol"),
+        Moves(
+            RolloutState.ABORTED, "switch", (HappeningKind.REQUEST_WITHDRAWN, HappeningKind.ABORTED)
+        ),
+        id="an-approver-of-the-phase-aborts",
+    ),
+    pytest.param(
+        (*AT_SWITCH, attest("dave", "announced")),
+        advance("carol"),
+        Moves(RolloutState.AWAITING_APPROVAL, "switch", (HappeningKind.ADVANCE_REQUESTED,)),
+        id="someone-other-than-the-attester-advances",
+    ),
+    pytest.param(
+        (*AT_SWITCH, attest("alice", "announced"), attest("dave", "announced")),
+        advance("alice"),
+        Moves(RolloutState.AWAITING_APPROVAL, "switch", (HappeningKind.ADVANCE_REQUESTED,)),
+        id="requester-advances-once-someone-else-attested-again",
     ),
     pytest.param(
         (*SWITCH_PENDING,),
@@ -452,6 +473,25 @@ REFUSED = [
         id="abort-twice",
     ),
     pytest.param(
+        SWITCH_PENDING, abort("mallory"), ErrorCode.NOT_AUTHORIZED,
+        "only an approver of phase switch or alice, who started it may",
+        id="stranger-refused-reject-cannot-abort-either",
+    ),
+    pytest.param(
+        (START,), abort("mallory"), ErrorCode.NOT_AUTHORIZED, "mallory may not abort",
+        id="stranger-abort-without-a-request",
+    ),
+    pytest.param(
+        (*AT_SWITCH, attest("alice", "announced")), advance("alice"), ErrorCode.NOT_AUTHORIZED,
+        "alice attested announced of phase switch, which needs approval",
+        id="requester-attested-alone-a-gate-that-needs-approval",
+    ),
+    pytest.param(
+        (*AT_SWITCH, attest("dave", "announced")), advance("dave"), ErrorCode.NOT_AUTHORIZED,
+        "someone other than the requester must attest it",
+        id="the-attester-may-not-also-request-the-approval",
+    ),
+    pytest.param(
         (START, abort("alice")), advance("alice"), ErrorCode.CONFLICT, "aborted",
         id="advance-after-abort",
     ),
@@ -530,7 +570,7 @@ def test_intents_name_the_change_to_apply_then_the_one_to_revert() -> None:
 
 
 def test_a_request_for_a_change_asks_for_its_dry_run_until_the_facts_carry_it() -> None:
-    ready = (*AT_SWITCH, attest("alice", "announced"))
+    ready = (*AT_SWITCH, attest("dave", "announced"))
     state = play(ready).rollout
     asked = machine.decide(
         state,
@@ -566,6 +606,10 @@ def test_only_the_groups_that_decide_an_event_are_looked_up() -> None:
         )
         == frozenset()
     )
+    aborting = machine.groups_in_question(
+        pending, Abort(SERVICE), playbook=PLAYBOOK, default=default
+    )
+    assert aborting == {"SPLATFORM"}  # an abort is judged by the phase's approvers
 
 
 HOLDING = playbook.parse(
@@ -682,3 +726,16 @@ def test_items_to_check_name_the_gate_or_the_verify_items(
     assert tuple(i.id for i in found.items) == ids
     # a verifying phase with a change also asks whether the change is in the cluster
     assert (found.change is not None) is (kind == "verify")
+
+
+def test_a_playbook_that_relaxes_access_lets_anyone_abort_and_the_requester_attest() -> None:
+    relaxed = playbook.parse(
+        ATTEST_ONLY.replace("phases:\n", "access: {abort: anyone, attest: anyone}\nphases:\n"),
+        source="relaxed.yaml",
+    )
+    state: Rollout | None = None
+    for asked in (*AT_SWITCH, attest("alice", "announced"), advance("alice")):
+        state = decide_on(relaxed, state, asked).rollout
+    assert state is not None and state.state is RolloutState.AWAITING_APPROVAL
+    aborted = decide_on(relaxed, state, abort("mallory")).rollout
+    assert aborted.state is RolloutState.ABORTED
