@@ -124,7 +124,6 @@ def open_bot(
             writer=writer,
             metrics=metrics,
             compare_after=settings.metrics_compare_after,
-            read_only_cluster=writer is None,
             watch=watch_store,
         )
         policy = Policy(

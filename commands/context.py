@@ -32,6 +32,5 @@ class Context:
     compare_after: timedelta = timedelta(minutes=15)  # before/after numbers of a change
     default_approvers: Approvers = Approvers()
     checks: Mapping[str, CheckFunction] = field(default_factory=lambda: posture_checks.CHECKS)
-    read_only_cluster: bool = True  # no writer: phases complete but their changes are not made
     history_limit: int = 50
     watch: WatchStore | None = None  # baselines and alerts (None: no regression watch)

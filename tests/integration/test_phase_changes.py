@@ -79,7 +79,6 @@ def ctx(api: FakeKubeApi, store: RedisStore, clock: ManualClock) -> Iterator[Con
             clock=clock,
             cluster=reader,
             writer=KubeChanges(writer),
-            read_only_cluster=False,
         )
 
 

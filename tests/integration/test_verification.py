@@ -83,7 +83,6 @@ def live_context(
         clock=clock,
         cluster=reader,
         writer=KubeChanges(writer) if writer is not None else None,
-        read_only_cluster=writer is None,
     )
 
 

@@ -37,6 +37,5 @@ def context(
         clock=clock,
         cluster=memory or (ManifestReader(manifests) if manifests else None),
         writer=memory,
-        read_only_cluster=memory is None,
         default_approvers=Approvers.parse(approvers),
     )
