@@ -28,6 +28,8 @@ from importlib import metadata
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
 
+from commands.replies import Reply
+
 # `_created` series double the count of series and no panel or rule uses them.
 disable_created_metrics()  # type: ignore[no-untyped-call]
 REGISTRY = CollectorRegistry(auto_describe=True)
@@ -102,6 +104,21 @@ BUILD_INFO = Gauge(
     "meshgate_build_info", "1, labelled with the running version.", ["version"], registry=REGISTRY
 )
 BUILD_INFO.labels(version=metadata.version("meshgate")).set(1)
+
+
+# The verbs whose ok reply is a decision that counted (a vote recorded, a request rejected).
+_DECISIONS = frozenset({"approve", "reject"})
+
+
+def replied(reply: Reply) -> None:
+    """Count one chat command by the reply a person saw; an ok approve or reject is a decision.
+
+    Front ends call this where they receive a command's reply (console, slash command, buttons,
+    modals); `reply.command` is a closed set (dispatch names an unknown verb `unknown`).
+    """
+    command(verb=reply.command, outcome=str(reply.error.code) if reply.error else "ok")
+    if reply.ok and reply.command in _DECISIONS:
+        approval(decision=reply.command)
 
 
 def command(*, verb: str, outcome: str) -> None:

@@ -18,6 +18,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot import observability
 from bot.slack import blocks, surfaces
 from bot.slack.listeners import Deps
 from commands import dispatch
@@ -49,7 +50,9 @@ def target_or_refuse(
     try:
         service, request_id = decision_target(value)
     except UsageError as e:
-        deps.publisher.ephemeral(channel=channel, user=actor, reply=dispatch.error_reply(verb, e))
+        malformed = dispatch.error_reply(verb, e)
+        observability.replied(malformed)
+        deps.publisher.ephemeral(channel=channel, user=actor, reply=malformed)
         return None
     home = deps.state.message_of(str(service))
     if home is not None and (home.channel != channel or (message_ts and home.ts != message_ts)):
@@ -57,9 +60,9 @@ def target_or_refuse(
             ErrorCode.NOT_AUTHORIZED,
             f"this button is not on the message of {service}'s rollout; decide there",
         )
-        deps.publisher.ephemeral(
-            channel=channel, user=actor, reply=dispatch.error_reply(verb, refusal)
-        )
+        refused = dispatch.error_reply(verb, refusal)
+        observability.replied(refused)
+        deps.publisher.ephemeral(channel=channel, user=actor, reply=refused)
         return None
     return service, request_id
 
@@ -82,6 +85,7 @@ def register(app: App, deps: Deps) -> None:
             reply = dispatch.run(
                 Approve(service=service, request_id=request_id), actor=actor, ctx=deps.ctx
             )
+            observability.replied(reply)
             deps.publisher.decided(reply, actor=actor, channel=channel, service=str(service))
 
         deps.hand_off(body, work, what=f"approve click by {actor}")
