@@ -87,7 +87,7 @@ class Watcher:
         if not result.ran:
             return  # another replica swept this tick, or the store was away: nothing to time
         observability.sweep(
-            name="watch",
+            name=observability.Sweep.WATCH,
             seconds=self.monotonic() - started,
             good=not result.problem,
             finished_at=self.ctx.clock().timestamp(),

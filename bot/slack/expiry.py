@@ -40,7 +40,10 @@ def sweep(
     except StoreUnavailable as e:
         log.warning("expiry sweep skipped: %s", e)
         observability.sweep(
-            name="expiry", seconds=monotonic() - started, good=False, finished_at=0.0
+            name=observability.Sweep.EXPIRY,
+            seconds=monotonic() - started,
+            good=False,
+            finished_at=0.0,
         )
         return []
     for rollout in rollouts:
@@ -50,7 +53,7 @@ def sweep(
             publisher.refresh(rollout.service, channel="")
             refreshed.append(rollout.service)
     observability.sweep(
-        name="expiry",
+        name=observability.Sweep.EXPIRY,
         seconds=monotonic() - started,
         good=True,
         finished_at=ctx.clock().timestamp(),
