@@ -20,7 +20,7 @@ from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from slack_sdk.errors import SlackApiError
 
-from bot import observability
+from bot import observability, readiness
 from bot.console import session
 from bot.kube.live import LiveClusterReader
 from bot.metrics.prometheus import PrometheusClient, PrometheusConfig, PrometheusUnavailable
@@ -280,3 +280,14 @@ def test_a_failed_api_discovery_is_counted_as_a_kubernetes_error(
     after = exposition()
     assert snapshot.errors  # the Istio kinds are unknown, not empty
     assert after[errors] == before.get(errors, 0.0) + 1
+
+
+def test_a_refused_token_in_the_readiness_probe_is_one_slack_error(
+    slack_api: SlackWebStandIn,
+) -> None:
+    refused = key("meshgate_dependency_errors_total", dependency="slack", kind="SlackApiError")
+    slack_api.accepted_tokens = frozenset({"xoxb-another-token"})  # the token was rotated away
+    check = readiness.slack(web_client(token="xoxb-test", base_url=slack_api.base_url))
+    before = exposition()
+    assert check() is False
+    assert exposition()[refused] == before.get(refused, 0.0) + 1  # counted once, not twice
