@@ -43,7 +43,7 @@ def sweep(
             name=observability.Sweep.EXPIRY,
             seconds=monotonic() - started,
             good=False,
-            finished_at=0.0,
+            finished_at=ctx.clock().timestamp(),  # not kept: the sweep was not good
         )
         return []
     for rollout in rollouts:

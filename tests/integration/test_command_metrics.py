@@ -26,11 +26,14 @@ from bot.kube.live import LiveClusterReader
 from bot.metrics.prometheus import PrometheusClient, PrometheusConfig, PrometheusUnavailable
 from bot.slack import blocks, expiry
 from bot.slack.app import web_client
+from bot.slack.publishing import Publisher
+from bot.slack.state import SlackState
 from bot.state.store import RedisStore
 from tests.support import kube_fixtures
 from tests.support.clock import ManualClock
 from tests.support.contexts import context
 from tests.support.playbooks import ATTEST_ONLY
+from tests.support.redis_server import RedisServer
 from tests.support.slack_api import SlackWebStandIn
 from tests.support.slack_app import ServedApp, eventually, serve
 from tests.support.watched import INTERVAL, hold_baselines, kube, patch_istio, watch_bot
@@ -291,3 +294,21 @@ def test_a_refused_token_in_the_readiness_probe_is_one_slack_error(
     before = exposition()
     assert check() is False
     assert exposition()[refused] == before.get(refused, 0.0) + 1  # counted once, not twice
+
+
+def test_an_expiry_sweep_without_redis_is_timed_but_not_good(
+    own_redis: RedisServer, slack_api: SlackWebStandIn, clock: ManualClock
+) -> None:
+    sweeps = key("meshgate_sweep_duration_seconds_count", sweep="expiry")
+    last_good = key("meshgate_last_good_sweep_timestamp_seconds", sweep="expiry")
+    store = RedisStore.from_url(own_redis.url)
+    ctx = context(store, clock)
+    client = web_client(token="xoxb-test", base_url=slack_api.base_url)
+    publisher = Publisher(client=client, state=SlackState(store.client), ctx=ctx)
+    own_redis.kill()
+    before = exposition()
+    assert expiry.sweep(ctx=ctx, publisher=publisher) == []
+    after = exposition()
+    store.close()
+    assert after[sweeps] == before.get(sweeps, 0.0) + 1
+    assert after.get(last_good) == before.get(last_good)  # the age keeps growing
