@@ -3,8 +3,10 @@
 Every Web API method of slack_sdk's WebClient goes through `api_call`, so counting there sees
 each failure once, after the client's own retries (429s waited out), whoever catches it later:
 `meshgate_dependency_errors_total{dependency="slack", kind=<error class>}` (bot.observability).
-Bolt's per-request clients (the `client` a listener may ask for) are Bolt's own and not counted;
-meshgate's listeners call Slack through the Publisher, which holds this one.
+Bolt's per-request clients (the `client` a listener may ask for) are plain WebClients and not
+counted, so meshgate's listeners call Slack through the app's client (`app.client`, this one).
+An answer that is part of a method's protocol (views.publish's `hash_conflict`: publish again
+without the hash) is not a failure and is not counted.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from slack_sdk.web.slack_response import SlackResponse
 from bot import observability
 from bot.observability import Dependency
 
+# Slack `error`s that a caller expects and handles as a normal answer.
+_PROTOCOL_ANSWERS = frozenset({"hash_conflict"})
+
 
 class CountedWebClient(WebClient):
     """A WebClient that counts each call Slack refused or that did not reach Slack."""
@@ -26,6 +31,10 @@ class CountedWebClient(WebClient):
         """Call `api_method` as WebClient does; count the failure before it propagates."""
         try:
             return super().api_call(api_method, **kwargs)
-        except (SlackApiError, SlackClientError, OSError) as e:
+        except SlackApiError as e:
+            if e.response.get("error") not in _PROTOCOL_ANSWERS:
+                observability.dependency_error(Dependency.SLACK, e)
+            raise
+        except (SlackClientError, OSError) as e:
             observability.dependency_error(Dependency.SLACK, e)
             raise

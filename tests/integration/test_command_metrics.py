@@ -29,7 +29,7 @@ from bot.slack.app import web_client
 from bot.slack.publishing import Publisher
 from bot.slack.state import SlackState
 from bot.state.store import RedisStore
-from tests.support import kube_fixtures
+from tests.support import kube_fixtures, slack_requests
 from tests.support.clock import ManualClock
 from tests.support.contexts import context
 from tests.support.playbooks import ATTEST_ONLY
@@ -312,3 +312,29 @@ def test_an_expiry_sweep_without_redis_is_timed_but_not_good(
     store.close()
     assert after[sweeps] == before.get(sweeps, 0.0) + 1
     assert after.get(last_good) == before.get(last_good)  # the age keeps growing
+
+
+def open_home(app: ServedApp, user: str) -> None:
+    """`user` opens the App Home tab; wait for the work it started."""
+    payload = slack_requests.event_callback_payload(
+        slack_requests.app_home_opened_event(user_id=user)
+    )
+    assert app.send(json.dumps(payload).encode(), content_type=slack_requests.JSON) == 200
+    app.settle()
+
+
+def test_app_home_publish_failures_are_counted_and_a_hash_conflict_is_not(
+    served: ServedApp,
+) -> None:
+    slack_errors = key("meshgate_dependency_errors_total", dependency="slack", kind="SlackApiError")
+    assert served.bot.slack is not None
+    served.bot.slack.state.remember_home_hash("UERIN", "a-hash-slack-no-longer-has")
+    before = get_metrics(served)
+    open_home(served, "UERIN")  # hash_conflict, then published without the hash: no failure
+    assert served.slack.home_view("UERIN") is not None
+    conflict = get_metrics(served)
+    served.slack.accepted_tokens = frozenset({"xoxb-another-token"})  # the token was rotated
+    open_home(served, "UFRANK")
+    refused = get_metrics(served)
+    assert conflict.get(slack_errors, 0.0) == before.get(slack_errors, 0.0)
+    assert refused[slack_errors] == conflict.get(slack_errors, 0.0) + 1

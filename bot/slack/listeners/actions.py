@@ -15,7 +15,6 @@ from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import App
-from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import observability
@@ -92,9 +91,7 @@ def register(app: App, deps: Deps) -> None:
         ack()  # after the hand-off: an acked request's work is already queued
 
     @app.action(blocks.REJECT_ACTION)
-    def on_reject(
-        ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any], client: WebClient
-    ) -> None:
+    def on_reject(ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any]) -> None:
         actor, channel, ts = str(body["user"]["id"]), _channel_of(body), _message_ts_of(body)
         value = str(action.get("value", ""))
 
@@ -109,7 +106,8 @@ def register(app: App, deps: Deps) -> None:
                 service=str(service), request_id=request_id, channel=channel
             )
             try:
-                client.views_open(trigger_id=str(body["trigger_id"]), view=modal)
+                # the app's client, not Bolt's per-request one: its failures are counted
+                app.client.views_open(trigger_id=str(body["trigger_id"]), view=modal)
             except SlackApiError as e:
                 log.warning("cannot open the reject modal: %s", e.response.get("error"))
 
