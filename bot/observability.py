@@ -2,8 +2,9 @@
 
 Every metric is defined here, in one registry, so /metrics, the dashboard
 (deploy/monitoring/dashboard.json) and the alert rules (deploy/monitoring/rules.yaml) name the
-same series. Adapters record through the small functions below; the command path records
-`command`, `approval`, `sweep` and `alert` where it decides them.
+same series. Adapters record through the small functions below; the front ends record
+`replied` where they receive a command's reply (console, Slack listeners), bot.watching and
+bot.slack.expiry record `sweep` and `alert`, bot.slack.counted_client counts Slack's errors.
 
     meshgate_commands_total{verb, outcome}          chat commands; outcome `ok` or the error code
     meshgate_approvals_total{decision}              approve / reject decisions that counted
@@ -28,6 +29,8 @@ from importlib import metadata
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
 
+from commands.replies import Reply
+
 # `_created` series double the count of series and no panel or rule uses them.
 disable_created_metrics()  # type: ignore[no-untyped-call]
 REGISTRY = CollectorRegistry(auto_describe=True)
@@ -40,6 +43,13 @@ class Dependency(StrEnum):
     KUBERNETES = "kubernetes"
     PROMETHEUS = "prometheus"
     REDIS = "redis"
+
+
+class Sweep(StrEnum):
+    """The scheduled sweeps whose duration and last good time are kept."""
+
+    WATCH = "watch"  # the regression watch: read the cluster, compare with the baselines
+    EXPIRY = "expiry"  # refresh the messages of expired approval requests
 
 
 class ChangeResult(StrEnum):
@@ -104,6 +114,21 @@ BUILD_INFO = Gauge(
 BUILD_INFO.labels(version=metadata.version("meshgate")).set(1)
 
 
+# The verbs whose ok reply is a decision that counted (a vote recorded, a request rejected).
+_DECISIONS = frozenset({"approve", "reject"})
+
+
+def replied(reply: Reply) -> None:
+    """Count one chat command by the reply a person saw; an ok approve or reject is a decision.
+
+    Front ends call this where they receive a command's reply (console, slash command, buttons,
+    modals); `reply.command` is a closed set (dispatch names an unknown verb `unknown`).
+    """
+    command(verb=reply.command, outcome=str(reply.error.code) if reply.error else "ok")
+    if reply.ok and reply.command in _DECISIONS:
+        approval(decision=reply.command)
+
+
 def command(*, verb: str, outcome: str) -> None:
     """Count one chat command; `outcome` is `ok` or the reply's error code."""
     COMMANDS.labels(verb=verb, outcome=outcome).inc()
@@ -119,11 +144,11 @@ def change(result: ChangeResult, count: int = 1) -> None:
     CHANGES.labels(result=result.value).inc(count)
 
 
-def sweep(*, name: str, seconds: float, good: bool, finished_at: float) -> None:
+def sweep(*, name: Sweep, seconds: float, good: bool, finished_at: float) -> None:
     """Record one sweep; a good one (nothing unreadable) moves the last-good timestamp."""
-    SWEEP_SECONDS.labels(sweep=name).observe(seconds)
+    SWEEP_SECONDS.labels(sweep=name.value).observe(seconds)
     if good:
-        LAST_GOOD_SWEEP.labels(sweep=name).set(finished_at)
+        LAST_GOOD_SWEEP.labels(sweep=name.value).set(finished_at)
 
 
 def alert(*, kind: str) -> None:

@@ -20,8 +20,6 @@ from typing import Any, Protocol
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot import observability
-from bot.observability import Dependency
 from workflows.ports import StoreUnavailable
 
 Check = Callable[[], bool]
@@ -68,9 +66,8 @@ def slack(
                     return bool(last["ok"])
             try:
                 ok = bool(client.auth_test().get("ok"))
-            except (SlackApiError, SlackClientError, OSError) as e:
-                observability.dependency_error(Dependency.SLACK, e)
-                ok = False
+            except (SlackApiError, SlackClientError, OSError):
+                ok = False  # counted by the client (bot.slack.counted_client)
             last.update(at=now, ok=ok)
             return ok
 

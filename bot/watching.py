@@ -5,24 +5,30 @@ and the tests. `tick` is what the scheduler calls on every replica every interva
 claims each aligned tick; commands.watching has the rules); `sweep` runs one sweep now
 (`meshgate watch --once`, the console's `:sweep`); `deliver` shows what is pending (after a
 button changed an alert).
+Every sweep that ran is timed and counted here (bot.observability): its duration, the time of
+the last good one (everything read), and one `meshgate_alerts_total` per kind of each alert it
+opened.
 """
 
 from __future__ import annotations
 
 import logging
 import socket
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from bot import observability
 from commands import watching
 from commands.context import Context
 from commands.watching import SweepResult
 from workflows.audit.report import AuditReport
 from workflows.ports import StoreUnavailable
 from workflows.watch.ports import AlertNotifier, WatchStore
-from workflows.watch.sweeping import Policy
+from workflows.watch.sweeping import LineState, Policy
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.base import BaseScheduler
@@ -45,9 +51,11 @@ class Watcher:
     policy: Policy
     interval: timedelta
     holder: str = field(default_factory=holder_name)
+    monotonic: Callable[[], float] = time.monotonic  # times sweeps (the clock may stand still)
 
     def tick(self) -> SweepResult:
         """The scheduled job: sweep if this replica claims the tick."""
+        started = self.monotonic()
         result = watching.sweep_once_per_tick(
             self.ctx,
             watch=self.store,
@@ -58,17 +66,36 @@ class Watcher:
         )
         if result.problem:
             log.warning("watch sweep could not read everything: %s", result.problem)
+        self._record(result, started=started)
         return result
 
     def sweep(self, *, baseline: AuditReport | None = None) -> SweepResult:
         """One sweep now, whatever the tick (`--once`, `:sweep`)."""
-        return watching.sweep(
+        started = self.monotonic()
+        result = watching.sweep(
             self.ctx,
             watch=self.store,
             notifier=self.notifier,
             policy=self.policy,
             baseline=baseline,
         )
+        self._record(result, started=started)
+        return result
+
+    def _record(self, result: SweepResult, *, started: float) -> None:
+        """Time a sweep that ran; count the alerts it opened, one per kind."""
+        if not result.ran:
+            return  # another replica swept this tick, or the store was away: nothing to time
+        observability.sweep(
+            name=observability.Sweep.WATCH,
+            seconds=self.monotonic() - started,
+            good=not result.problem,
+            finished_at=self.ctx.clock().timestamp(),
+        )
+        for line in result.lines:
+            if line.state is LineState.NEW:
+                for kind in line.alert.kinds:
+                    observability.alert(kind=kind)
 
     def deliver(self) -> int:
         """Show every alert change not shown yet (after an ack or snooze); how many."""

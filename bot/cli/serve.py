@@ -1,5 +1,8 @@
 """`meshgate serve`: the Slack app over HTTP (waitress) or Socket Mode, on the same commands.
 
+Both modes serve /healthz, /readyz and /metrics on --port (Socket Mode: bot.cli.socket_mode)
+and stop cleanly on SIGTERM (bot.cli.stopping).
+
 Settings are checked once at start-up; every missing or malformed one is named in a single
 error, with no traceback and no token in the text.
 """
@@ -44,23 +47,26 @@ def run(args: argparse.Namespace) -> int:
         schedule=True,
     ) as bot:
         assert bot.slack is not None  # noqa: S101 - open_bot builds it when given Slack settings
+        checks = {
+            "redis": readiness.redis(bot.store),
+            "slack": readiness.slack(bot.slack.client),
+            "scheduler": readiness.scheduler(bot.scheduler),
+        }
         if slack.app_token:
-            from slack_bolt.adapter.socket_mode import SocketModeHandler
+            from bot.cli import socket_mode
 
-            log.warning("meshgate: Socket Mode")
-            handler = SocketModeHandler(bot.slack.app, slack.app_token, web_client=bot.slack.client)
-            handler.start()  # type: ignore[no-untyped-call]
-        else:
-            from bot.cli import stopping
+            return socket_mode.serve(
+                bot.slack,
+                app_token=slack.app_token,
+                host=args.host,
+                port=args.port,
+                readiness=checks,
+            )
+        from bot.cli import stopping
 
-            log.warning("meshgate: serving /slack/events on %s:%d", args.host, args.port)
-            checks = {
-                "redis": readiness.redis(bot.store),
-                "slack": readiness.slack(bot.slack.client),
-                "scheduler": readiness.scheduler(bot.scheduler),
-            }
-            secret = slack.signing_secret
-            assert secret  # noqa: S101 - check_slack_settings requires it without an app token
-            surface = MeshgateWsgi(bot.slack.app, signing_secret=secret, readiness=checks)
-            stopping.serve(surface, host=args.host, port=args.port)
+        log.warning("meshgate: serving /slack/events on %s:%d", args.host, args.port)
+        secret = slack.signing_secret
+        assert secret  # noqa: S101 - check_slack_settings requires it without an app token
+        surface = MeshgateWsgi(bot.slack.app, signing_secret=secret, readiness=checks)
+        stopping.serve(surface, host=args.host, port=args.port)
     return 0

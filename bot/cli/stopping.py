@@ -5,6 +5,8 @@ rather than left in the backlog), let the requests already received finish and t
 reach the client (up to DRAIN_SECONDS), then stop waitress's threads and return. The caller's
 `with wiring.open_bot(...)` then drains the worker (work already acked runs to the end), stops
 the scheduler, closes the store and stops the embedded redis-server, and `serve` exits 0.
+In Socket Mode the HTTP server here carries only /healthz, /readyz and /metrics, and the
+WebSocket is closed after it stops (bot.cli.socket_mode).
 """
 
 from __future__ import annotations

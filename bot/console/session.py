@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Literal, TextIO
 
+from bot import observability
 from bot.console import render as console_render
 from commands import dispatch
 from commands.context import Context
@@ -79,6 +80,7 @@ def run(
                 actor_line = True
             else:
                 reply = dispatch.execute(line, actor=actor, ctx=ctx)
+                observability.replied(reply)
                 actor_line = False
             status = 0 if reply.ok else 1
             chart = console_render.write_chart(reply, folder=charts) if charts else None

@@ -168,6 +168,7 @@ class LiveClusterReader:
         try:
             groups = self.transport.request("GET", "/apis")
         except KubeError as e:
+            observability.dependency_error(Dependency.KUBERNETES, e)
             for source in custom:
                 errors[source.kind] = f"discovery failed: {e.message}"
             return _Discovered(versions=versions, unserved=frozenset(), errors=errors)
@@ -208,6 +209,7 @@ class LiveClusterReader:
         except KubeNotFound:
             return set()
         except KubeError as e:
+            observability.dependency_error(Dependency.KUBERNETES, e)
             return e
         return {str(r.get("name")) for r in listed.get("resources") or []}
 

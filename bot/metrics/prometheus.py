@@ -30,6 +30,8 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 from pydantic import SecretStr
 
+from bot import observability
+from bot.observability import Dependency
 from bot.settings import Settings
 from workflows.gates.istio_history import Series
 from workflows.gates.istio_queries import Sample
@@ -191,6 +193,14 @@ class PrometheusClient:
         ]
 
     def _get(self, path: str, params: Mapping[str, str]) -> dict[str, Any]:
+        """The `data` of a successful answer; a failure is counted, then raised."""
+        try:
+            return self._data(path, params)
+        except PrometheusError as e:
+            observability.dependency_error(Dependency.PROMETHEUS, e)
+            raise
+
+    def _data(self, path: str, params: Mapping[str, str]) -> dict[str, Any]:
         try:
             response = self._http.get(path, params=dict(params))
         except httpx.TimeoutException as e:

@@ -20,6 +20,7 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from bot.slack import gate
 from bot.slack.alerting import SlackAlerts
 from bot.slack.config import SlackSettings
+from bot.slack.counted_client import CountedWebClient
 from bot.slack.directory import SlackDirectory
 from bot.slack.identity import BotIdentity
 from bot.slack.listeners import Deps, actions, alert_actions, commands, events, views
@@ -51,7 +52,7 @@ class SlackParts:
 
 def web_client(*, token: str, base_url: str | None) -> WebClient:
     """A Web API client that waits out 429s (Retry-After) and can point at a proxy or stand-in."""
-    client = WebClient(token=token, base_url=base_url or WebClient.BASE_URL)
+    client = CountedWebClient(token=token, base_url=base_url or WebClient.BASE_URL)
     client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES))
     return client
 
@@ -77,7 +78,9 @@ def build(
     state = SlackState(store.client)
     publisher = Publisher(client=client, state=state, ctx=ctx)
     pacer = Pacer(sleep=sleep, monotonic=monotonic)
-    alert_client = WebClient(token=slack.bot_token, base_url=slack.api_url or WebClient.BASE_URL)
+    alert_client = CountedWebClient(
+        token=slack.bot_token, base_url=slack.api_url or WebClient.BASE_URL
+    )
     alert_client.retry_handlers.append(PacedRetryHandler(pacer, max_retry_count=RATE_LIMIT_RETRIES))
     alerts = SlackAlerts(
         client=alert_client,

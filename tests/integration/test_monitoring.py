@@ -21,11 +21,14 @@ import yaml
 
 from bot import observability
 from tests.support import deploy
+from workflows.errors import ErrorCode
 
 MONITORING = deploy.DEPLOY / "monitoring"
 HEALTHY = [
     {"series": 'up{job="meshgate", instance="a"}', "values": "1x40"},
     {"series": 'meshgate_last_good_sweep_timestamp_seconds{sweep="expiry", instance="a"}',
+     "values": "0+60x40"},
+    {"series": 'meshgate_last_good_sweep_timestamp_seconds{sweep="watch", instance="a"}',
      "values": "0+60x40"},
     {"series": 'meshgate_unreadable_kinds{instance="a"}', "values": "0x40"},
     {"series": 'meshgate_commands_total{verb="status", outcome="ok", instance="a"}',
@@ -40,6 +43,13 @@ FIRING = [
        "values": "0x40"}],
      "20m", {"severity": "warning", "sweep": "expiry"},
      "meshgate's expiry sweep has not finished cleanly for 10 minutes"),
+    # meshgate is up, but no watch sweep has ever finished cleanly: the series does not exist
+    ("MeshgateSweepStale",
+     [{"series": 'up{job="meshgate", instance="a"}', "values": "1x40"},
+      {"series": 'meshgate_last_good_sweep_timestamp_seconds{sweep="expiry", instance="a"}',
+       "values": "0+60x40"}],
+     "20m", {"severity": "warning", "sweep": "watch"},
+     "meshgate's watch sweep has not finished cleanly for 10 minutes"),
     ("MeshgateWatchBlind", [{"series": 'meshgate_unreadable_kinds{instance="a"}',
                              "values": "0 0 2x40"}],
      "20m", {"severity": "warning"}, "meshgate cannot read 2 kind(s) of the cluster"),
@@ -92,7 +102,7 @@ def test_every_alert_has_a_firing_case() -> None:
     assert {case[0] for case in FIRING} == set(alert_rules())
 
 
-@pytest.mark.parametrize("case", FIRING, ids=[c[0] for c in FIRING])
+@pytest.mark.parametrize("case", FIRING, ids=[f"{c[0]}-{c[2]}" for c in FIRING])
 def test_each_alert_fires_on_its_symptom_and_not_on_healthy_series(
     tmp_path: Path, case: tuple[str, list[dict[str, str]], str, dict[str, str], str]
 ) -> None:
@@ -154,3 +164,25 @@ def test_rules_and_dashboard_name_only_metrics_meshgate_exports() -> None:
     families = {family.name for family in observability.REGISTRY.collect()}
     shown = {f for f in families if any(f in expr for expr in expressions())}
     assert shown == families, f"not on the dashboard or in a rule: {families - shown}"
+
+
+# Every label a rule or panel matches on, and the values meshgate really gives it.
+PRODUCED: dict[str, set[str]] = {
+    "outcome": {"ok", *(code.value for code in ErrorCode)},
+    "result": {result.value for result in observability.ChangeResult},
+    "sweep": {sweep.value for sweep in observability.Sweep},
+    "dependency": {dependency.value for dependency in observability.Dependency},
+    "job": {"meshgate"},  # deploy/monitoring/servicemonitor.yaml: the Service's name
+}
+
+
+def test_rules_and_dashboard_match_only_label_values_meshgate_produces() -> None:
+    matchers = [
+        (label, value)
+        for expr in expressions()
+        for label, op, values in re.findall(r'(\w+)\s*(=~|=)\s*"([^"]*)"', expr)
+        for value in (values.split("|") if op == "=~" else [values])
+    ]
+    assert matchers
+    unknown = [(label, value) for label, value in matchers if value not in PRODUCED.get(label, ())]
+    assert unknown == [], f"matched on values no series carries: {unknown}"

@@ -15,9 +15,9 @@ from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import App
-from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot import observability
 from bot.slack import blocks, surfaces
 from bot.slack.listeners import Deps
 from commands import dispatch
@@ -49,7 +49,9 @@ def target_or_refuse(
     try:
         service, request_id = decision_target(value)
     except UsageError as e:
-        deps.publisher.ephemeral(channel=channel, user=actor, reply=dispatch.error_reply(verb, e))
+        malformed = dispatch.error_reply(verb, e)
+        observability.replied(malformed)
+        deps.publisher.ephemeral(channel=channel, user=actor, reply=malformed)
         return None
     home = deps.state.message_of(str(service))
     if home is not None and (home.channel != channel or (message_ts and home.ts != message_ts)):
@@ -57,9 +59,9 @@ def target_or_refuse(
             ErrorCode.NOT_AUTHORIZED,
             f"this button is not on the message of {service}'s rollout; decide there",
         )
-        deps.publisher.ephemeral(
-            channel=channel, user=actor, reply=dispatch.error_reply(verb, refusal)
-        )
+        refused = dispatch.error_reply(verb, refusal)
+        observability.replied(refused)
+        deps.publisher.ephemeral(channel=channel, user=actor, reply=refused)
         return None
     return service, request_id
 
@@ -82,15 +84,14 @@ def register(app: App, deps: Deps) -> None:
             reply = dispatch.run(
                 Approve(service=service, request_id=request_id), actor=actor, ctx=deps.ctx
             )
+            observability.replied(reply)
             deps.publisher.decided(reply, actor=actor, channel=channel, service=str(service))
 
         deps.hand_off(body, work, what=f"approve click by {actor}")
         ack()  # after the hand-off: an acked request's work is already queued
 
     @app.action(blocks.REJECT_ACTION)
-    def on_reject(
-        ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any], client: WebClient
-    ) -> None:
+    def on_reject(ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any]) -> None:
         actor, channel, ts = str(body["user"]["id"]), _channel_of(body), _message_ts_of(body)
         value = str(action.get("value", ""))
 
@@ -105,7 +106,8 @@ def register(app: App, deps: Deps) -> None:
                 service=str(service), request_id=request_id, channel=channel
             )
             try:
-                client.views_open(trigger_id=str(body["trigger_id"]), view=modal)
+                # the app's client, not Bolt's per-request one: its failures are counted
+                app.client.views_open(trigger_id=str(body["trigger_id"]), view=modal)
             except SlackApiError as e:
                 log.warning("cannot open the reject modal: %s", e.response.get("error"))
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from slack_bolt import App
 
+from bot import observability
 from bot.slack import alert_blocks
 from bot.slack.listeners import Deps
 from commands import dispatch
@@ -33,6 +34,7 @@ def register(app: App, deps: Deps) -> None:
             else:
                 text = f"snooze {alert_id} {alert_blocks.SNOOZES[action_id]}"
             reply = dispatch.execute(text, actor=actor, ctx=deps.ctx)
+            observability.replied(reply)
             if not reply.ok:
                 deps.publisher.ephemeral(channel=channel, user=actor, reply=reply)
                 return

@@ -11,6 +11,7 @@ from typing import Any
 
 from slack_bolt import App
 
+from bot import observability
 from bot.slack.listeners import Deps
 from commands import dispatch
 
@@ -28,6 +29,7 @@ def register(app: App, deps: Deps) -> None:
 
         def work() -> None:
             reply = dispatch.execute(text, actor=actor, ctx=deps.ctx)
+            observability.replied(reply)
             if reply.moved:
                 deps.publisher.changed(reply, actor=actor, channel=channel, respond=respond)
                 return

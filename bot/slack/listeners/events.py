@@ -23,7 +23,7 @@ def register(app: App, deps: Deps) -> None:
 
     @app.event("app_home_opened")
     def on_home_opened(
-        event: dict[str, Any], body: dict[str, Any], client: WebClient, ack: Callable[..., None]
+        event: dict[str, Any], body: dict[str, Any], ack: Callable[..., None]
     ) -> None:
         if event.get("tab", "home") != "home":
             ack()
@@ -42,7 +42,8 @@ def register(app: App, deps: Deps) -> None:
                 view = surfaces.home_view([], alerts=open_alerts, alerts_note=note)
             else:
                 view = surfaces.home_view(listing.rollouts, alerts=open_alerts, alerts_note=note)
-            publish_home(client, deps, user=user, view=view.to_dict())
+            # the app's client, not Bolt's per-request one: its failures are counted
+            publish_home(app.client, deps, user=user, view=view.to_dict())
 
         deps.hand_off(body, work, what=f"App Home of {user}")
         ack()  # after the hand-off: an acked request's work is already queued

@@ -8,6 +8,7 @@ from typing import Any
 
 from slack_bolt import App
 
+from bot import observability
 from bot.slack import blocks
 from bot.slack.listeners import Deps
 from bot.slack.listeners.actions import target_or_refuse
@@ -47,6 +48,7 @@ def register(app: App, deps: Deps) -> None:
                 actor=actor,
                 ctx=deps.ctx,
             )
+            observability.replied(reply)
             deps.publisher.decided(reply, actor=actor, channel=channel, service=str(service))
 
         deps.hand_off(body, work, what=f"reject by {actor}")
