@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from slack_sdk import WebClient
@@ -40,8 +41,21 @@ METADATA_TYPE = "meshgate_rollout"
 # How far back a post that may have landed is looked for: the channel's latest messages
 # (conversations.history's page size; reconciliation runs within minutes of the post).
 LOOKBACK = 100
+# Public and private channels (C..., and G... for older private ones): the app may read their
+# history; a DM (D...) it may not.
+_CHANNEL_PREFIXES = ("C", "G")
 # Slack errors that say "not now" rather than "not this message" (docs.slack.dev, chat.*).
 _TRANSIENT = frozenset({"internal_error", "fatal_error", "service_unavailable", "ratelimited"})
+
+
+class Outcome(StrEnum):
+    """What bringing a rollout's message in line with its state did."""
+
+    IN_LINE = "in_line"  # the message already showed the rollout's version: no Slack call
+    BROUGHT = "brought"  # posted, found, or updated to the rollout's version
+    NO_MESSAGE = "no_message"  # never meant to be posted (no channel known): nothing to do
+    REFUSED = "refused"  # Slack refused this message (not in the channel, ...): next tick
+    UNAVAILABLE = "unavailable"  # Slack did not answer, or failed: next tick
 
 
 @dataclass(frozen=True)
@@ -121,8 +135,11 @@ def _look_up(client: WebClient, posting: Posting) -> Landed | Failure | None:
     """The message an earlier attempt posted, if it landed; a Failure if Slack cannot say.
 
     A refusal (no history scope, not in the channel) is a Failure that is not `unavailable`:
-    the caller posts then, since a message shown twice is better than none.
+    the caller posts then, since a message shown twice is better than none. Direct messages
+    are not looked in (the app reads channels' history only: channels:history, groups:history).
     """
+    if not posting.channel.startswith(_CHANNEL_PREFIXES):
+        return None
     try:
         response = client.conversations_history(
             channel=posting.channel, limit=LOOKBACK, include_all_metadata=True
@@ -138,3 +155,18 @@ def _look_up(client: WebClient, posting: Posting) -> Landed | Failure | None:
             team = str(message.get("team", ""))
             return Landed(posting.channel, str(message["ts"]), team, adopted=True)
     return None
+
+
+# What Slack says when the bot is not where it was asked to post: only then is inviting it the fix.
+_NOT_A_MEMBER = frozenset({"not_in_channel", "channel_not_found"})
+
+
+def unposted_hint(failure: Failure | None) -> str:
+    """Why the rollout's message is not in the channel, and what to do, from Slack's answer."""
+    said = failure.said if failure is not None else ""
+    if said in _NOT_A_MEMBER:
+        return " (invite the bot to this channel to get the rollout's message here)"
+    return (
+        f" (Slack did not take the rollout's message: {said or 'no answer'}; the rollout is "
+        "saved: `status` shows it, and meshgate posts the message once Slack takes it)"
+    )

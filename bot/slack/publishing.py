@@ -21,7 +21,6 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from slack_sdk import WebClient
@@ -29,7 +28,7 @@ from slack_sdk import WebClient
 from bot import wording
 from bot.metrics import charts
 from bot.slack import blocks, charts_upload, posting
-from bot.slack.posting import SLACK_ERRORS, Failure
+from bot.slack.posting import SLACK_ERRORS, Failure, Outcome
 from bot.slack.state import MessageRef, SlackState
 from commands import dispatch, parsing
 from commands.context import Context
@@ -38,16 +37,6 @@ from workflows.naming import ServiceRef
 from workflows.rollout.happenings import HappeningKind
 
 log = logging.getLogger(__name__)
-
-
-class Outcome(StrEnum):
-    """What bringing a rollout's message in line with its state did."""
-
-    IN_LINE = "in_line"  # the message already showed the rollout's version: no Slack call
-    BROUGHT = "brought"  # posted, found, or updated to the rollout's version
-    NO_MESSAGE = "no_message"  # never meant to be posted (no channel known): nothing to do
-    REFUSED = "refused"  # Slack refused this message (not in the channel, ...): next tick
-    UNAVAILABLE = "unavailable"  # Slack did not answer, or failed: next tick
 
 
 class Publisher:
@@ -123,7 +112,7 @@ class Publisher:
             if note:
                 self._keep_note(service, note)
             if respond is not None and reply.error is None:
-                hint = _unposted_hint(failure)
+                hint = posting.unposted_hint(failure)
                 shown = reply.model_copy(update={"warnings": [*(reply.warnings or []), hint]})
                 self.ephemeral(channel=channel, user=actor, reply=shown, respond=respond)
             return
@@ -139,17 +128,21 @@ class Publisher:
             return
         self._thread(ref, note, service=service)
 
+    def out_of_line(self, service: str, *, version: int) -> str:
+        """The channel of the rollout's message if it does not show `version` yet; else ""."""
+        ref = self._state.message_of(service)
+        waiting = self._state.posting_of(service)
+        if waiting is not None:
+            return ref.channel if ref is not None else waiting.channel
+        return ref.channel if ref is not None and ref.version < version else ""
+
     def bring_in_line(self, service: str, *, version: int) -> Outcome:
         """Make the rollout's message show its state at `version` (reconciliation).
 
         Posts a message that never landed (with its waiting thread notes), or updates one
         that shows an older version; a message already in line costs no Slack call.
         """
-        ref = self._state.message_of(service)
-        waiting = self._state.posting_of(service)
-        if ref is None and waiting is None:
-            return Outcome.NO_MESSAGE
-        if ref is not None and waiting is None and ref.version >= version:
+        if not self.out_of_line(service, version=version):
             return Outcome.IN_LINE
         view = self._current_view(service)
         if view is None:
@@ -248,8 +241,8 @@ class Publisher:
             if ref is not None and ref.version > view.version and waiting is None:
                 return ref, None
             posted, failure = self._render(view, ref=ref, channel=channel)
-            if posted is not None and waiting is not None:
-                self._deliver_notes(view.service, posted)
+            if posted is not None and (waiting is not None or ref is None):
+                self._deliver_notes(view.service, posted)  # it landed: nothing waits any more
             return posted or ref, failure
 
     def _lock_for(self, service: str) -> threading.Lock:
@@ -311,18 +304,3 @@ class Publisher:
             parsing.Status(service=ServiceRef.parse(service)), actor="meshgate", ctx=self._ctx
         )
         return status.rollout
-
-
-# What Slack says when the bot is not where it was asked to post: only then is inviting it the fix.
-_NOT_A_MEMBER = frozenset({"not_in_channel", "channel_not_found"})
-
-
-def _unposted_hint(failure: Failure | None) -> str:
-    """Why the rollout's message is not in the channel, and what to do, from Slack's answer."""
-    said = failure.said if failure is not None else ""
-    if said in _NOT_A_MEMBER:
-        return " (invite the bot to this channel to get the rollout's message here)"
-    return (
-        f" (Slack did not take the rollout's message: {said or 'no answer'}; the rollout is "
-        "saved: `status` shows it, and meshgate posts the message once Slack takes it)"
-    )

@@ -21,7 +21,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot.slack import ticks
 from bot.slack.pacing import Pacer
-from bot.slack.publishing import Outcome, Publisher
+from bot.slack.posting import Outcome
+from bot.slack.publishing import Publisher
 from bot.slack.state import SlackState
 from commands.context import Context
 from workflows.ports import StoreUnavailable
@@ -52,9 +53,10 @@ def sweep(*, ctx: Context, publisher: Publisher, state: SlackState, pacer: Pacer
     brought = []
     for rollout in rollouts:
         try:
-            channel = publisher.channel_of(rollout.service)
-            if channel:
-                pacer.wait(channel)
+            channel = publisher.out_of_line(rollout.service, version=rollout.version)
+            if not channel:
+                continue  # in line: no Slack call, nothing to pace
+            pacer.wait(channel)
             outcome = publisher.bring_in_line(rollout.service, version=rollout.version)
         except StoreUnavailable as e:
             log.warning("reconciliation stopped at %s: %s", rollout.service, e)

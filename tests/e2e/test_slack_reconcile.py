@@ -242,3 +242,44 @@ def test_a_message_recorded_without_a_team_still_takes_clicks(served: ServedApp)
         ts=message["ts"],
     )
     eventually(lambda: not buttons(slack.message(CHANNEL, message["ts"])), what="approved")
+
+
+def test_stale_messages_in_one_channel_are_paced_and_messages_in_line_cost_nothing(
+    served: ServedApp, clock: ManualClock
+) -> None:
+    slack = served.slack
+    services = [SVC, "shop/reviews", "shop/ratings"]
+    for service in services:
+        assert served.command(f"start {service}", user=ALICE) == 200
+    eventually(lambda: len(top_level(slack)) == 3, what="three rollout messages")
+    served.settle()
+    for service in services[:2]:  # changes the messages missed (a crash before each update)
+        attested = dispatch.execute(f"attest {service} ready", actor=DAVE, ctx=served.ctx)
+        assert attested.ok
+    assert served.bot.slack is not None
+    parts = served.bot.slack
+    waits: list[float] = []
+    pacer = Pacer(sleep=waits.append, monotonic=lambda: 0.0)
+    updates = len(slack.calls_to("chat.update"))
+
+    brought = reconcile.sweep(
+        ctx=served.ctx, publisher=parts.publisher, state=parts.state, pacer=pacer
+    )
+    assert sorted(brought) == sorted(services[:2])
+    assert len(slack.calls_to("chat.update")) == updates + 2
+    assert waits == [reconcile_pace()]  # the second update in the channel waited its turn
+    for message in top_level(slack):
+        assert "attested by" in json.dumps(message["blocks"]) or "ratings" in message["text"]
+
+    assert (
+        reconcile.sweep(ctx=served.ctx, publisher=parts.publisher, state=parts.state, pacer=pacer)
+        == []
+    )
+    assert len(slack.calls_to("chat.update")) == updates + 2  # in line: no call, no wait
+    assert waits == [reconcile_pace()]
+
+
+def reconcile_pace() -> float:
+    from bot.slack import pacing
+
+    return pacing.MESSAGE_INTERVAL_S
