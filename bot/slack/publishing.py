@@ -19,7 +19,7 @@ import hashlib
 import json
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -128,13 +128,18 @@ class Publisher:
             return
         self._thread(ref, note, service=service)
 
-    def out_of_line(self, service: str, *, version: int) -> str:
-        """The channel of the rollout's message if it does not show `version` yet; else ""."""
-        ref = self._state.message_of(service)
-        waiting = self._state.posting_of(service)
-        if waiting is not None:
-            return ref.channel if ref is not None else waiting.channel
-        return ref.channel if ref is not None and ref.version < version else ""
+    def out_of_line(self, versions: Mapping[str, int]) -> dict[str, str]:
+        """The rollouts (service: version) whose message does not show it yet, and its channel.
+
+        One Redis round trip for them all: a message in line costs nothing more.
+        """
+        due = {}
+        for service, (ref, waiting) in self._state.messages_of(list(versions)).items():
+            if waiting is not None:
+                due[service] = ref.channel if ref is not None else waiting.channel
+            elif ref is not None and ref.version < versions[service]:
+                due[service] = ref.channel
+        return due
 
     def bring_in_line(self, service: str, *, version: int) -> Outcome:
         """Make the rollout's message show its state at `version` (reconciliation).
@@ -142,7 +147,7 @@ class Publisher:
         Posts a message that never landed (with its waiting thread notes), or updates one
         that shows an older version; a message already in line costs no Slack call.
         """
-        if not self.out_of_line(service, version=version):
+        if not self.out_of_line({service: version}):
             return Outcome.IN_LINE
         view = self._current_view(service)
         if view is None:
@@ -238,7 +243,9 @@ class Publisher:
             waiting = self._state.posting_of(view.service)
             if ref is None and waiting is None and not channel:
                 return None, None
-            if ref is not None and ref.version > view.version and waiting is None:
+            if ref is not None and ref.version > view.version:
+                if waiting is not None:
+                    self._deliver_notes(view.service, ref)
                 return ref, None
             posted, failure = self._render(view, ref=ref, channel=channel)
             if posted is not None and (waiting is not None or ref is None):

@@ -38,24 +38,20 @@ def interval() -> timedelta:
     return timedelta(seconds=SWEEP_SECONDS)
 
 
-def sweep(*, ctx: Context, publisher: Publisher, state: SlackState, pacer: Pacer) -> list[str]:
-    """Bring every rollout's message in line with its state; the services whose message moved.
-
-    `state` is the Slack bookkeeping the publisher writes (kept for symmetry with the other
-    sweeps' signatures; the publisher reads it).
-    """
-    del state
+def sweep(*, ctx: Context, publisher: Publisher, pacer: Pacer) -> list[str]:
+    """Bring every rollout's message in line with its state; the services whose message moved."""
     try:
         rollouts = ctx.store.rollouts()
+        due = publisher.out_of_line({r.service: r.version for r in rollouts})
     except StoreUnavailable as e:
         log.warning("reconciliation skipped: %s", e)
         return []
     brought = []
     for rollout in rollouts:
+        channel = due.get(rollout.service)
+        if not channel:
+            continue  # in line: no Slack call, nothing to pace
         try:
-            channel = publisher.out_of_line(rollout.service, version=rollout.version)
-            if not channel:
-                continue  # in line: no Slack call, nothing to pace
             pacer.wait(channel)
             outcome = publisher.bring_in_line(rollout.service, version=rollout.version)
         except StoreUnavailable as e:
@@ -80,7 +76,7 @@ def sweep_once_per_tick(
         ctx=ctx,
         state=state,
         seconds=SWEEP_SECONDS,
-        run=lambda: sweep(ctx=ctx, publisher=publisher, state=state, pacer=pacer),
+        run=lambda: sweep(ctx=ctx, publisher=publisher, pacer=pacer),
     )
 
 
@@ -97,7 +93,7 @@ def schedule(
     The start-up pass takes no tick claim: a replica that just started reconciles whatever
     another did this minute (posting is guarded per rollout, updates change nothing twice).
     """
-    kwargs = {"ctx": ctx, "publisher": publisher, "state": state, "pacer": pacer}
+    kwargs = {"ctx": ctx, "publisher": publisher, "pacer": pacer}
     # no trigger: once, when the scheduler starts; run however late the start is
     scheduler.add_job(sweep, kwargs=kwargs, misfire_grace_time=None)
-    ticks.every(scheduler, seconds=SWEEP_SECONDS, job=sweep_once_per_tick, **kwargs)
+    ticks.every(scheduler, seconds=SWEEP_SECONDS, job=sweep_once_per_tick, state=state, **kwargs)

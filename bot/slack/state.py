@@ -14,6 +14,7 @@ Keys (DESIGN.md, "State in Redis"):
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,17 +74,24 @@ class SlackState:
         """The rollout's message, if one was posted."""
         with translated(f"reading the message of {service}"):
             raw = self._redis.get(f"{_PREFIX}:{{{service}}}:message")
-        if raw is None:
-            return None
-        data = json.loads(raw)
-        return MessageRef(
-            channel=str(data["channel"]),
-            ts=str(data["ts"]),
-            rendered=str(data.get("rendered", "")),
-            digest=str(data.get("digest", "")),
-            version=int(data.get("version", 0)),
-            team=str(data.get("team", "")),
-        )
+        return _message_ref(raw)
+
+    def messages_of(
+        self, services: Sequence[str]
+    ) -> dict[str, tuple[MessageRef | None, Posting | None]]:
+        """Each rollout's message and waiting post, in one round trip (reconciliation)."""
+        if not services:
+            return {}
+        with translated("reading the rollouts' messages"):
+            pipe = self._redis.pipeline(transaction=False)
+            for service in services:
+                pipe.get(f"{_PREFIX}:{{{service}}}:message")
+                pipe.get(f"{_PREFIX}:{{{service}}}:posting")
+            raws = pipe.execute()
+        return {
+            service: (_message_ref(raws[2 * i]), _posting(raws[2 * i + 1]))
+            for i, service in enumerate(services)
+        }
 
     def remember_message(self, service: str, ref: MessageRef) -> None:
         """Record where the rollout's message lives."""
@@ -106,14 +114,7 @@ class SlackState:
         """The rollout's message meshgate is posting, if it has not seen it land."""
         with translated(f"reading the posting of {service}"):
             raw = self._redis.get(f"{_PREFIX}:{{{service}}}:posting")
-        if raw is None:
-            return None
-        data = json.loads(raw)
-        return Posting(
-            channel=str(data["channel"]),
-            mark=str(data["mark"]),
-            notes=tuple(str(n) for n in data.get("notes", [])),
-        )
+        return _posting(raw)
 
     def remember_posting(self, service: str, posting: Posting) -> None:
         """Record the intent to post the rollout's message (before posting it)."""
@@ -191,3 +192,29 @@ class SlackState:
             self._redis.set(
                 f"{_PREFIX}:{{alert:{alert_id}}}:message", json.dumps(data), ex=_ALERT_TTL_S
             )
+
+
+def _message_ref(raw: Any) -> MessageRef | None:
+    """A stored message ref; refs recorded before teams (or versions) were read as unknown."""
+    if raw is None:
+        return None
+    data = json.loads(raw)
+    return MessageRef(
+        channel=str(data["channel"]),
+        ts=str(data["ts"]),
+        rendered=str(data.get("rendered", "")),
+        digest=str(data.get("digest", "")),
+        version=int(data.get("version", 0)),
+        team=str(data.get("team", "")),
+    )
+
+
+def _posting(raw: Any) -> Posting | None:
+    if raw is None:
+        return None
+    data = json.loads(raw)
+    return Posting(
+        channel=str(data["channel"]),
+        mark=str(data["mark"]),
+        notes=tuple(str(n) for n in data.get("notes", [])),
+    )

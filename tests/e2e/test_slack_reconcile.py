@@ -176,7 +176,7 @@ def test_a_slack_call_hanging_past_the_timeout_gives_one_message_and_its_note(
     assert len(top_level(slack_api)) == 1
 
     pacer = Pacer(sleep=lambda _: None)
-    assert reconcile.sweep(ctx=ctx, publisher=publisher, state=state, pacer=pacer) == [SVC]
+    assert reconcile.sweep(ctx=ctx, publisher=publisher, pacer=pacer) == [SVC]
     (message,) = top_level(slack_api)  # found by its metadata, not posted a second time
     notes = [r["text"] for r in slack_api.replies(CHANNEL, message["ts"])]
     assert len(notes) == 1 and notes[0].startswith("<@UALICE>: started shop/productpage"), notes
@@ -262,19 +262,14 @@ def test_stale_messages_in_one_channel_are_paced_and_messages_in_line_cost_nothi
     pacer = Pacer(sleep=waits.append, monotonic=lambda: 0.0)
     updates = len(slack.calls_to("chat.update"))
 
-    brought = reconcile.sweep(
-        ctx=served.ctx, publisher=parts.publisher, state=parts.state, pacer=pacer
-    )
+    brought = reconcile.sweep(ctx=served.ctx, publisher=parts.publisher, pacer=pacer)
     assert sorted(brought) == sorted(services[:2])
     assert len(slack.calls_to("chat.update")) == updates + 2
     assert waits == [reconcile_pace()]  # the second update in the channel waited its turn
     for message in top_level(slack):
         assert "attested by" in json.dumps(message["blocks"]) or "ratings" in message["text"]
 
-    assert (
-        reconcile.sweep(ctx=served.ctx, publisher=parts.publisher, state=parts.state, pacer=pacer)
-        == []
-    )
+    assert reconcile.sweep(ctx=served.ctx, publisher=parts.publisher, pacer=pacer) == []
     assert len(slack.calls_to("chat.update")) == updates + 2  # in line: no call, no wait
     assert waits == [reconcile_pace()]
 
