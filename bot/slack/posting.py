@@ -8,10 +8,10 @@ post that landed unseen is never posted twice. One replica posts at a time (a sh
 
 How a Slack call can fail, as the Publisher and the reconciler see it:
 
-    Failure(said, unavailable=True)    Slack did not answer, answered 5xx or 429, or another
-                                       replica is posting: try again on the next tick
-    Failure(said, unavailable=False)   Slack refused this message (not_in_channel, ...): `said`
-                                       tells the person why
+    Failure(said, unavailable=True)    Slack did not answer, or answered 5xx or 429: try
+                                       again on the next tick (the reconciler stops there)
+    Failure(said, unavailable=False)   Slack refused this message (not_in_channel, ...), or
+                                       another replica is posting it: `said` tells why
 
 Each failed call is counted (bot.observability, dependency `slack`).
 """
@@ -108,7 +108,7 @@ def post_once(
     else:
         earlier = True
     if not state.claim_posting(service):
-        return Failure("another replica is posting it", unavailable=True)
+        return Failure("another replica is posting it", unavailable=False)  # it will land
     try:
         if earlier:
             found = _look_up(client, posting)

@@ -278,3 +278,24 @@ def reconcile_pace() -> float:
     from bot.slack import pacing
 
     return pacing.MESSAGE_INTERVAL_S
+
+
+def test_while_slack_is_down_a_tick_makes_one_failing_call_not_one_per_rollout(
+    served: ServedApp, clock: ManualClock
+) -> None:
+    slack = served.slack
+    slack.fail("chat.postMessage", times=1000)
+    services = [SVC, "shop/reviews", "shop/ratings"]
+    for service in services:
+        assert served.command(f"start {service}", user=ALICE) == 200
+    served.settle()
+    failed_before = [c for c in slack.calls if c.method == "chat.postMessage"]
+
+    assert tick(served) == []
+
+    failed = [c for c in slack.calls if c.method == "chat.postMessage"][len(failed_before) :]
+    assert [c.status for c in failed] == [500]  # the sweep stopped at Slack's first 500
+    slack.recover()
+    clock.advance(reconcile.interval())
+    assert sorted(tick(served)) == sorted(services)
+    assert len(top_level(slack)) == 3
