@@ -158,9 +158,16 @@ def open_bot(
 
             scheduler = BackgroundScheduler(timezone="UTC")
             if parts is not None:
-                from bot.slack import comparisons, expiry, ticks, verification
+                from bot.slack import comparisons, expiry, reconcile, ticks, verification
 
                 expiry.schedule(scheduler, ctx=ctx, publisher=parts.publisher, state=parts.state)
+                reconcile.schedule(
+                    scheduler,
+                    ctx=ctx,
+                    publisher=parts.publisher,
+                    state=parts.state,
+                    pacer=parts.pacer,
+                )
                 verification.schedule(
                     scheduler, ctx=ctx, publisher=parts.publisher, state=parts.state
                 )

@@ -34,6 +34,8 @@ from commands.context import Context
 
 # Slack's Retry-After is honoured for up to this many retries per call (then the call fails).
 RATE_LIMIT_RETRIES = 3
+# slack_sdk's default read timeout for a Web API call, in seconds.
+WEB_API_TIMEOUT_S = 30
 # Socket Mode does not sign requests; Bolt still wants a secret to construct.
 _SOCKET_MODE_SECRET = "socket-mode-does-not-sign"  # noqa: S105 - not a credential
 
@@ -48,11 +50,16 @@ class SlackParts:
     worker: Worker
     app: App
     alerts: SlackAlerts
+    pacer: Pacer  # one message per second per channel: alerts and reconciliation share it
 
 
-def web_client(*, token: str, base_url: str | None) -> WebClient:
-    """A Web API client that waits out 429s (Retry-After) and can point at a proxy or stand-in."""
-    client = CountedWebClient(token=token, base_url=base_url or WebClient.BASE_URL)
+def web_client(*, token: str, base_url: str | None, timeout: int = WEB_API_TIMEOUT_S) -> WebClient:
+    """A Web API client that waits out 429s (Retry-After) and can point at a proxy or stand-in.
+
+    A call Slack does not answer within `timeout` seconds raises TimeoutError (an OSError):
+    the Publisher treats it as "may have landed" (bot.slack.publishing).
+    """
+    client = CountedWebClient(token=token, base_url=base_url or WebClient.BASE_URL, timeout=timeout)
     client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES))
     return client
 
@@ -109,7 +116,13 @@ def build(
     for listeners in (commands, actions, alert_actions, views, events):
         listeners.register(app, deps)
     parts = SlackParts(
-        client=client, state=state, publisher=publisher, worker=worker, app=app, alerts=alerts
+        client=client,
+        state=state,
+        publisher=publisher,
+        worker=worker,
+        app=app,
+        alerts=alerts,
+        pacer=pacer,
     )
     return ctx, parts
 

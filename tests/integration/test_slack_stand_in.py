@@ -149,6 +149,24 @@ def test_rate_limit_answers_429_with_retry_after(slack_api: SlackWebStandIn) -> 
     assert slack_api.messages("C111") == []
 
 
+def test_a_failing_method_answers_5xx_and_does_nothing_until_recovered(
+    slack_api: SlackWebStandIn,
+) -> None:
+    slack_api.fail("chat.postMessage", times=5)
+    client = client_for(slack_api)
+
+    with pytest.raises(SlackApiError) as error:
+        client.chat_postMessage(channel="C111", text="during the outage")
+    assert error.value.response.status_code == 500
+    assert client.auth_test()["ok"]  # other methods answer
+    slack_api.recover()
+    posted = client.chat_postMessage(channel="C111", text="after it")
+
+    assert [m["text"] for m in slack_api.messages("C111")] == ["after it"]
+    assert [c["text"] for c in slack_api.calls_to("chat.postMessage")] == ["after it"]
+    assert slack_api.message("C111", posted["ts"])["text"] == "after it"
+
+
 def test_rate_limit_retry_handler_succeeds_after_retry_after(slack_api: SlackWebStandIn) -> None:
     client = client_for(slack_api)
     client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=2))

@@ -23,7 +23,9 @@ What it does:
 - rate-limits on demand: `rate_limit(method, times, retry_after)` makes the next calls answer
   HTTP 429 with `Retry-After`, as Slack does;
 - answers slowly on demand: `answer_slowly(seconds)` holds every request (Web API, response
-  URL, upload) that long before answering; `answer_promptly()` releases those held at once.
+  URL, upload) that long before answering; `answer_promptly()` releases those held at once;
+- fails on demand: `fail(method, times, status)` answers the next calls of a method with an
+  HTTP error (500 by default: Slack's own outage) and does nothing, until `recover()`;
 
 Approximations, each on purpose: channels and users need not be declared (unknown ones are
 made up) unless `strict_channels` is set; argument types and values beyond presence are not
@@ -91,7 +93,7 @@ class Call:
     args: Args
     headers: dict[str, str]
     token: str | None = None
-    status: int = 200  # 429 when the stand-in rate-limited it
+    status: int = 200  # 429 when the stand-in rate-limited it, 5xx when told to `fail`
     response: Args = field(default_factory=dict)
 
 
@@ -121,6 +123,12 @@ class ResponsePost:
 class _RateLimit:
     remaining: int
     retry_after: int
+
+
+@dataclass
+class _Failure:
+    remaining: int
+    status: int
 
 
 @dataclass
@@ -174,6 +182,7 @@ class SlackWebStandIn:
         self._home_views: dict[str, Args] = {}
         self._views: dict[str, Args] = {}
         self._rate_limits: dict[str, _RateLimit] = {}
+        self._failures: dict[str, _Failure] = {}
         self._response_urls: dict[str, _ResponseUrl] = {}
         self._ts_counter = 0
         self._id_counter = 0
@@ -240,6 +249,16 @@ class SlackWebStandIn:
         """Answer the next `times` calls of `method` with HTTP 429 and `Retry-After`."""
         with self._lock:
             self._rate_limits[method] = _RateLimit(times, retry_after)
+
+    def fail(self, method: str, *, times: int = 1, status: int = 500) -> None:
+        """Answer the next `times` calls of `method` with HTTP `status`, doing nothing."""
+        with self._lock:
+            self._failures[method] = _Failure(times, status)
+
+    def recover(self) -> None:
+        """Stop failing: every method answers normally again."""
+        with self._lock:
+            self._failures.clear()
 
     def answer_slowly(self, seconds: float) -> None:
         """Hold every request `seconds` before answering it (a slow or hanging Slack)."""
@@ -383,6 +402,13 @@ class SlackWebStandIn:
                 self.calls.append(Call(method, args, headers, token, 429, body))
                 self._changed.notify_all()
                 return 429, {"Retry-After": str(limit.retry_after)}, body
+            failure = self._failures.get(method)
+            if failure is not None and failure.remaining > 0:
+                failure.remaining -= 1
+                body = {"ok": False, "error": "internal_error"}
+                self.calls.append(Call(method, args, headers, token, failure.status, body))
+                self._changed.notify_all()
+                return failure.status, {}, body
             body = self._answer(method, args, token)
             self.calls.append(Call(method, args, headers, token, 200, body))
             self._changed.notify_all()

@@ -202,6 +202,7 @@ def block_actions_body(
     block_id: str = "actions",
     response_url: str = "https://hooks.slack.com/actions/T111/111/random-value",
     trigger_id: str | None = None,
+    team_id: str = TEAM_ID,
 ) -> bytes:
     """A button click as Slack POSTs it: a form with one `payload` field of JSON."""
     payload = block_actions_payload(
@@ -215,6 +216,7 @@ def block_actions_body(
         block_id=block_id,
         response_url=response_url,
         trigger_id=trigger_id,
+        team_id=team_id,
     )
     return interaction_body(payload)
 
@@ -280,6 +282,7 @@ def view_submission_body(
     private_metadata: str = "",
     view_id: str = "V111",
     blocks: Sequence[Mapping[str, Any]] = (),
+    team_id: str = TEAM_ID,
 ) -> bytes:
     """A modal's submission as Slack POSTs it: a form with one `payload` field of JSON."""
     return interaction_body(
@@ -291,6 +294,7 @@ def view_submission_body(
             private_metadata=private_metadata,
             view_id=view_id,
             blocks=blocks,
+            team_id=team_id,
         )
     )
 

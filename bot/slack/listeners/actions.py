@@ -20,11 +20,11 @@ from slack_sdk.errors import SlackApiError
 from bot import observability
 from bot.slack import blocks, surfaces
 from bot.slack.listeners import Deps
-from commands import dispatch
+from commands import dispatch, recording
 from commands.errors import CommandError, UsageError
 from workflows.errors import ErrorCode
 from workflows.naming import InvalidServiceRef, ServiceRef
-from workflows.rollout.events import Approve
+from workflows.rollout.events import Approve, Reject
 
 log = logging.getLogger(__name__)
 
@@ -39,12 +39,21 @@ def decision_target(value: str) -> tuple[ServiceRef, str]:
 
 
 def target_or_refuse(
-    deps: Deps, value: str, *, verb: str, actor: str, channel: str, message_ts: str = ""
+    deps: Deps,
+    value: str,
+    *,
+    verb: str,
+    actor: str,
+    channel: str,
+    team: str,
+    message_ts: str = "",
 ) -> tuple[ServiceRef, str] | None:
     """The decision a button or modal carries, or None after telling the clicker why not.
 
-    A click counts only on the rollout's own message: a button value carried to another
-    channel or message (with an approver's user id) is refused, not acted on.
+    A click counts only on the rollout's own message, in its own workspace: a button value
+    carried to another channel, message or team (with an approver's user id) is refused, not
+    acted on, and the refusal goes in the rollout's history. A message recorded before its
+    team was (no `team` in its ref) is checked on channel and message alone.
     """
     try:
         service, request_id = decision_target(value)
@@ -54,10 +63,25 @@ def target_or_refuse(
         deps.publisher.ephemeral(channel=channel, user=actor, reply=malformed)
         return None
     home = deps.state.message_of(str(service))
-    if home is not None and (home.channel != channel or (message_ts and home.ts != message_ts)):
-        refusal = CommandError(
-            ErrorCode.NOT_AUTHORIZED,
-            f"this button is not on the message of {service}'s rollout; decide there",
+    why = ""
+    if home is not None and home.team and home.team != team:
+        why = f"this click comes from another Slack workspace than {service}'s rollout"
+    elif home is not None and (home.channel != channel or (message_ts and home.ts != message_ts)):
+        why = f"this button is not on the message of {service}'s rollout; decide there"
+    if why:
+        refusal = CommandError(ErrorCode.NOT_AUTHORIZED, why)
+        event = (
+            Approve(service=service, request_id=request_id)
+            if verb == "approve"
+            else Reject(service=service, request_id=request_id)
+        )
+        recording.record_refusal(
+            deps.ctx,
+            event,
+            actor=actor,
+            stored=deps.ctx.store.load(str(service)),
+            refusal=refusal,
+            now=deps.ctx.clock(),
         )
         refused = dispatch.error_reply(verb, refusal)
         observability.replied(refused)
@@ -66,17 +90,31 @@ def target_or_refuse(
     return service, request_id
 
 
+def team_of(body: dict[str, Any]) -> str:
+    """The workspace a click or submission comes from ("" if Slack named none)."""
+    team = body.get("team") or {}
+    user = body.get("user") or {}
+    return str(team.get("id") or user.get("team_id") or "")
+
+
 def register(app: App, deps: Deps) -> None:
     """Listen for the two buttons."""
 
     @app.action(blocks.APPROVE_ACTION)
     def on_approve(ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any]) -> None:
         actor, channel, ts = str(body["user"]["id"]), _channel_of(body), _message_ts_of(body)
+        team = team_of(body)
         value = str(action.get("value", ""))
 
         def work() -> None:
             target = target_or_refuse(
-                deps, value, verb="approve", actor=actor, channel=channel, message_ts=ts
+                deps,
+                value,
+                verb="approve",
+                actor=actor,
+                channel=channel,
+                team=team,
+                message_ts=ts,
             )
             if target is None:
                 return
@@ -93,11 +131,18 @@ def register(app: App, deps: Deps) -> None:
     @app.action(blocks.REJECT_ACTION)
     def on_reject(ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any]) -> None:
         actor, channel, ts = str(body["user"]["id"]), _channel_of(body), _message_ts_of(body)
+        team = team_of(body)
         value = str(action.get("value", ""))
 
         def work() -> None:
             target = target_or_refuse(
-                deps, value, verb="reject", actor=actor, channel=channel, message_ts=ts
+                deps,
+                value,
+                verb="reject",
+                actor=actor,
+                channel=channel,
+                team=team,
+                message_ts=ts,
             )
             if target is None:
                 return

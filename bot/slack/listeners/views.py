@@ -11,7 +11,7 @@ from slack_bolt import App
 from bot import observability
 from bot.slack import blocks
 from bot.slack.listeners import Deps
-from bot.slack.listeners.actions import target_or_refuse
+from bot.slack.listeners.actions import target_or_refuse, team_of
 from commands import dispatch
 from commands.parsing import MAX_REASON
 from workflows.rollout.events import Reject
@@ -34,12 +34,14 @@ def register(app: App, deps: Deps) -> None:
                 errors={blocks.REASON_BLOCK: f"Keep the reason under {MAX_REASON} characters."},
             )
             return
-        actor = str(body["user"]["id"])
+        actor, team = str(body["user"]["id"]), team_of(body)
         metadata = str(view.get("private_metadata") or "{}")
 
         def work() -> None:
             channel = _channel_in(metadata)
-            target = target_or_refuse(deps, metadata, verb="reject", actor=actor, channel=channel)
+            target = target_or_refuse(
+                deps, metadata, verb="reject", actor=actor, channel=channel, team=team
+            )
             if target is None:
                 return
             service, request_id = target
