@@ -1,9 +1,8 @@
 """Bolt listeners, one module per kind, each with `register(app, deps)` (Bolt starter layout).
 
 Every listener acks at once and hands its work to the Worker: the ack never waits for Redis,
-the cluster or the Web API. The work of an event or an interaction claims the Slack delivery
-first, so a retried delivery is acked and does nothing (Slack does not retry slash commands:
-theirs runs unclaimed, so a hung Redis does not hold up `help`).
+the cluster or the Web API. The work claims the Slack delivery first, so a retried delivery
+is acked and does nothing.
 """
 
 from __future__ import annotations

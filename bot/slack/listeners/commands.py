@@ -39,7 +39,5 @@ def register(app: App, deps: Deps) -> None:
             if reply.ok and reply.metrics is not None:
                 deps.publisher.chart(reply)
 
-        # No delivery claim: Slack never retries a slash command, and a claim would put a
-        # Redis round trip (up to its timeout, when Redis hangs) before even `help`.
-        deps.worker.submit(work, what=f"/rollout by {actor}")
+        deps.hand_off(command, work, what=f"/rollout by {actor}")
         ack()  # after the hand-off: an acked request's work is already queued
