@@ -118,5 +118,5 @@ def _passes(name: str, check: ReadinessCheck) -> bool:
     try:
         return bool(check())
     except Exception as e:  # noqa: BLE001 - a failing check must not fail the probe itself
-        log.warning("readiness check %s raised %s", name, type(e).__name__)
+        log.warning("health check %s raised %s", name, type(e).__name__)
         return False
