@@ -19,13 +19,15 @@ find it answering; with `appendfsync always`, every write Redis acknowledged is 
 new server loads. bot.state.supervision calls it from a watchdog thread. A server that is alive
 but does not answer (stopped, or stuck) is never replaced: a second server appending to the
 same AOF would corrupt it. `probe` tells the three apart: a PING answered, a socket nobody
-listens on (dead), or a connection that times out (hung).
+listens on (dead: no socket file, or the connection refused, nothing else), or anything else
+(hung).
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
+import socket
 import subprocess  # noqa: S404 - we start our own bundled redis-server, no shell
 import time
 from collections.abc import Iterator
@@ -109,7 +111,7 @@ class EmbeddedRedis:
 
     def probe(self) -> Liveness:
         """Whether the server answers, is gone, or is alive and not answering."""
-        if not self.socket.exists():
+        if not self._listening():
             return Liveness.DEAD
         client = redis.Redis(
             unix_socket_path=str(self.socket),
@@ -119,16 +121,28 @@ class EmbeddedRedis:
         )
         try:
             return Liveness.ANSWERS if client.ping() else Liveness.HUNG
-        except redis.TimeoutError:
-            return Liveness.HUNG
         except redis.BusyLoadingError:
             return Liveness.ANSWERS  # alive and loading its AOF: answers in a moment
-        except redis.ConnectionError:
-            return Liveness.DEAD
         except redis.RedisError:
-            return Liveness.HUNG  # something answers, not as Redis should: leave it be
+            return Liveness.HUNG  # someone listens and does not answer as Redis should
         finally:
             client.close()
+
+    def _listening(self) -> bool:
+        """False only when nobody can be listening: no socket file, or connection refused.
+
+        Anything else (a timeout, a full accept queue: EAGAIN on a Unix socket) means a
+        process holds the socket, so it is not dead, whatever PING says.
+        """
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+            probe.settimeout(_PROBE_TIMEOUT_S)
+            try:
+                probe.connect(str(self.socket))
+            except (FileNotFoundError, ConnectionRefusedError):
+                return False
+            except OSError:
+                return True
+        return True
 
     def revive(self) -> bool:
         """Start the server again if it is dead (one process of those sharing it does).

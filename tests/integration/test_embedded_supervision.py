@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -147,3 +148,32 @@ def test_the_last_process_out_stops_the_server_at_once(tmp_path: Path) -> None:
     server.stop()  # waited ~4.4 s on redis-py's retries of SHUTDOWN's closed connection
     assert time.monotonic() - started < 1.0
     assert pids_under(server.state_dir, name="redis-server") == []
+
+
+def test_a_hung_server_with_a_full_accept_queue_is_not_taken_for_dead(
+    embedded: EmbeddedRedis,
+) -> None:
+    """A long SIGSTOP fills the socket's accept queue; connecting then fails with EAGAIN, not
+    'refused': starting a second server then would corrupt the AOF."""
+    supervisor = Supervisor(embedded)
+    hung = _server(embedded)
+    os.kill(hung, signal.SIGSTOP)
+    queued: list[socket.socket] = []
+    try:
+        while True:  # connect until the queue is full (Redis listens with a backlog of 511)
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.setblocking(False)
+            try:
+                s.connect(str(embedded.socket))
+            except BlockingIOError:
+                s.close()
+                break
+            queued.append(s)
+        assert supervisor.check() is Health.HUNG
+        assert pids_under(embedded.state_dir, name="redis-server") == [hung]
+    finally:
+        for s in queued:
+            s.close()
+        os.kill(hung, signal.SIGCONT)
+    assert len(queued) > 100
+    assert supervisor.check() is Health.UP
