@@ -46,14 +46,25 @@ def _server(embedded: EmbeddedRedis) -> int:
     return pids[0]
 
 
+def _kill(embedded: EmbeddedRedis) -> int:
+    """SIGKILL the server and wait until it is gone (the signal is delivered asynchronously:
+    until then it still holds its socket and looks hung); its pid."""
+    pid = _server(embedded)
+    os.kill(pid, signal.SIGKILL)
+    eventually(
+        lambda: pid not in pids_under(embedded.state_dir, name="redis-server"),
+        what=f"redis-server {pid} to die",
+    )
+    return pid
+
+
 def test_a_killed_server_is_restarted_with_what_it_acknowledged(
     embedded: EmbeddedRedis,
 ) -> None:
     supervisor = Supervisor(embedded)
     client = _client(embedded)
     client.set("meshgate:test", "acknowledged")
-    killed = _server(embedded)
-    os.kill(killed, signal.SIGKILL)
+    killed = _kill(embedded)
 
     assert supervisor.check() is Health.UP
     assert supervisor.restarts == 1
@@ -68,7 +79,7 @@ def test_of_two_processes_sharing_the_folder_exactly_one_restarts_it(
     sharer = EmbeddedRedis(embedded.state_dir)
     sharer.start()  # reuses the running server
     supervisors = [Supervisor(embedded), Supervisor(sharer)]
-    os.kill(_server(embedded), signal.SIGKILL)
+    _kill(embedded)
 
     barrier = threading.Barrier(len(supervisors))
 
@@ -114,7 +125,7 @@ def test_a_server_that_cannot_be_restarted_is_not_live_until_repaired(
     broken = embedded.state_dir / "broken.aof"
     broken.write_bytes(b"this is not an append-only file\r\n")
     broken.replace(aof)
-    os.kill(_server(embedded), signal.SIGKILL)
+    _kill(embedded)
 
     assert supervisor.check() is Health.FAILED
     assert not supervisor.live()
@@ -132,8 +143,7 @@ def test_the_watchdog_restarts_a_killed_server_with_nothing_else_happening(
     supervisor = Supervisor(embedded, interval=0.05)
     supervisor.start()
     try:
-        killed = _server(embedded)
-        os.kill(killed, signal.SIGKILL)
+        killed = _kill(embedded)
         eventually(lambda: supervisor.restarts == 1, what="the watchdog to restart the server")
         assert _client(embedded).ping()
     finally:
