@@ -66,6 +66,7 @@ bench: $(STAMP) $(TOOLS)
 	$(BIN)/python bench/slack_ack_latency.py
 	$(BIN)/python bench/metrics_scale.py
 	$(BIN)/python bench/redis_scale.py
+	$(BIN)/python bench/redis_recovery.py
 	$(BIN)/python bench/watch_scale.py
 
 clean:

@@ -21,6 +21,7 @@ from bot.errors import StartupError
 from bot.settings import Settings
 from bot.state.embedded import EmbeddedRedis
 from bot.state.store import RedisStore
+from bot.state.supervision import Supervisor
 from bot.state.watch import RedisWatchStore
 from bot.watching import Watcher
 from commands.context import Context
@@ -65,6 +66,7 @@ class Bot:
     watcher: Watcher
     slack: SlackParts | None = None
     scheduler: BackgroundScheduler | None = None  # when scheduled work runs (`serve`, `watch`)
+    supervisor: Supervisor | None = None  # the embedded Redis's watchdog (no MESHGATE_REDIS_URL)
 
 
 @contextmanager
@@ -96,10 +98,14 @@ def open_bot(
     book = playbook or load_playbook(settings.playbook)
     with ExitStack() as stack:
         url = settings.redis_url
+        supervisor = None
         if url is None:
             embedded = EmbeddedRedis(state_dir)
             url = embedded.start()
             stack.callback(embedded.stop)
+            supervisor = Supervisor(embedded)  # restarts it if it dies (bot.state.supervision)
+            supervisor.start()
+            stack.callback(supervisor.stop)  # runs first: nothing restarts the server on exit
         store = RedisStore.from_url(url)
         stack.callback(store.close)
         approvers = default_approvers if default_approvers is not None else settings.approvers
@@ -181,4 +187,11 @@ def open_bot(
             watcher.schedule(scheduler)
             scheduler.start()
             stack.callback(scheduler.shutdown, wait=False)
-        yield Bot(ctx=ctx, store=store, watcher=watcher, slack=parts, scheduler=scheduler)
+        yield Bot(
+            ctx=ctx,
+            store=store,
+            watcher=watcher,
+            slack=parts,
+            scheduler=scheduler,
+            supervisor=supervisor,
+        )

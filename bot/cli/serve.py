@@ -52,6 +52,8 @@ def run(args: argparse.Namespace) -> int:
             "slack": readiness.slack(bot.slack.client),
             "scheduler": readiness.scheduler(bot.scheduler),
         }
+        # liveness: only what a restart of the pod would mend (bot.slack.wsgi)
+        live = {"redis": bot.supervisor.live} if bot.supervisor is not None else {}
         if slack.app_token:
             from bot.cli import socket_mode
 
@@ -61,12 +63,15 @@ def run(args: argparse.Namespace) -> int:
                 host=args.host,
                 port=args.port,
                 readiness=checks,
+                liveness=live,
             )
         from bot.cli import stopping
 
         log.warning("meshgate: serving /slack/events on %s:%d", args.host, args.port)
         secret = slack.signing_secret
         assert secret  # noqa: S101 - check_slack_settings requires it without an app token
-        surface = MeshgateWsgi(bot.slack.app, signing_secret=secret, readiness=checks)
+        surface = MeshgateWsgi(
+            bot.slack.app, signing_secret=secret, readiness=checks, liveness=live
+        )
         stopping.serve(surface, host=args.host, port=args.port)
     return 0

@@ -52,6 +52,7 @@ def serve(
     host: str,
     port: int,
     readiness: Mapping[str, ReadinessCheck],
+    liveness: Mapping[str, ReadinessCheck],
 ) -> int:
     """Connect to Slack, serve the operations endpoints until SIGTERM, disconnect; exit status.
 
@@ -74,7 +75,9 @@ def serve(
     try:
         checks = {**readiness, "socket_mode": handler.client.is_connected}
         # Nothing reaches /slack/events through OpsOnly; the verifier still needs a secret.
-        surface = MeshgateWsgi(slack.app, signing_secret=secrets.token_hex(16), readiness=checks)
+        surface = MeshgateWsgi(
+            slack.app, signing_secret=secrets.token_hex(16), readiness=checks, liveness=liveness
+        )
         log.warning(
             "meshgate: Socket Mode; serving /healthz, /readyz, /metrics on %s:%d", host, port
         )

@@ -82,7 +82,7 @@ def build(
     """
     client = web_client(token=slack.bot_token, base_url=slack.api_url)
     ctx = dataclasses.replace(ctx, directory=SlackDirectory(client))
-    state = SlackState(store.client)
+    state = SlackState(store.client, claims=store.quick_client)
     publisher = Publisher(client=client, state=state, ctx=ctx)
     pacer = Pacer(sleep=sleep, monotonic=monotonic)
     alert_client = CountedWebClient(

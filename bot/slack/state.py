@@ -67,8 +67,11 @@ class Posting:
 class SlackState:
     """Slack bookkeeping on the same Redis as the rollouts."""
 
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(self, client: redis.Redis, *, claims: redis.Redis | None = None) -> None:
         self._redis = client
+        # delivery claims on a client with a short timeout (RedisStore.quick_client): a hung
+        # Redis must not hold up the work behind the claim, `help` included
+        self._claims = claims or client
 
     def message_of(self, service: str) -> MessageRef | None:
         """The rollout's message, if one was posted."""
@@ -156,7 +159,7 @@ class SlackState:
         """True the first time a delivery id is seen; False for Slack's retries of it."""
         with translated("claiming a Slack delivery"):
             return bool(
-                self._redis.set(f"{_PREFIX}:delivery:{delivery_id}", "1", nx=True, ex=_CLAIM_TTL_S)
+                self._claims.set(f"{_PREFIX}:delivery:{delivery_id}", "1", nx=True, ex=_CLAIM_TTL_S)
             )
 
     def claim_tick(self, job: str, tick: int) -> bool:

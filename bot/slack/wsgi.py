@@ -2,15 +2,22 @@
 
     POST /slack/events   bot.slack.gate first (size, then signature, then shape: 413, 401 or
                          400 with one log line), then Bolt
-    GET  /healthz        200 while the process serves HTTP (liveness: restart me if not)
+    GET  /healthz        200 while the process can do its work or is recovering; 503 naming
+                         the failing liveness checks (liveness: restart me)
     GET  /readyz         200 when every readiness check passes, else 503 naming the failing ones
                          (readiness: send me no Slack traffic until then)
     GET  /metrics        Prometheus text format, from bot.observability's registry
 
 Readiness checks are callables passed in by the composition root (Redis reachable, Slack
 authenticated, scheduler alive, ...); one that raises counts as failing, and its message is
-not shown (it could carry a URL). Every request runs in a correlation scope (bot.logs), with
-the caller's `X-Request-Id` when it sends a well-formed one; the id is echoed back.
+not shown (it could carry a URL). Liveness checks are the same kind of callable, for what only
+a restart of the process mends: the embedded redis-server dead and not restartable
+(bot.state.supervision). An outage of an external dependency (a MESHGATE_REDIS_URL server,
+Slack) is not a liveness failure: restarting pods does not bring it back, so only /readyz says
+it. Liveness checks read state kept by a watchdog; they do no I/O, so a probe never waits.
+
+Every request runs in a correlation scope (bot.logs), with the caller's `X-Request-Id` when it
+sends a well-formed one; the id is echoed back.
 """
 
 from __future__ import annotations
@@ -50,11 +57,13 @@ class MeshgateWsgi:
         *,
         signing_secret: str,
         readiness: Mapping[str, ReadinessCheck] | None = None,
+        liveness: Mapping[str, ReadinessCheck] | None = None,
         registry: CollectorRegistry = observability.REGISTRY,
     ) -> None:
         self._slack = SlackRequestHandler(app, path=EVENTS_PATH)
         self._verifier = SignatureVerifier(signing_secret)
         self._readiness = dict(readiness or {})
+        self._liveness = dict(liveness or {})
         self._registry = registry
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
@@ -69,8 +78,7 @@ class MeshgateWsgi:
 
             path, method = environ.get("PATH_INFO"), environ.get("REQUEST_METHOD")
             if method == "GET" and path == "/healthz":
-                respond("200 OK", [_TEXT])
-                return [b"ok\n"]
+                return self._live(respond)
             if method == "GET" and path == "/readyz":
                 return self._ready(respond)
             if method == "GET" and path == "/metrics":
@@ -88,6 +96,14 @@ class MeshgateWsgi:
                 return [f"{refusal.reason}\n".encode()]
             return self._slack(environ, respond)  # type: ignore[arg-type]
 
+    def _live(self, respond: Callable[..., object]) -> list[bytes]:
+        failing = [name for name, check in self._liveness.items() if not _passes(name, check)]
+        if failing:
+            respond("503 Service Unavailable", [_TEXT])
+            return [f"not live: {', '.join(failing)}\n".encode()]
+        respond("200 OK", [_TEXT])
+        return [b"ok\n"]
+
     def _ready(self, respond: Callable[..., object]) -> list[bytes]:
         failing = [name for name, check in self._readiness.items() if not _passes(name, check)]
         if failing:
@@ -102,5 +118,5 @@ def _passes(name: str, check: ReadinessCheck) -> bool:
     try:
         return bool(check())
     except Exception as e:  # noqa: BLE001 - a failing check must not fail the probe itself
-        log.warning("readiness check %s raised %s", name, type(e).__name__)
+        log.warning("health check %s raised %s", name, type(e).__name__)
         return False

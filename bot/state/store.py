@@ -20,6 +20,10 @@ On a Redis Cluster (`redis+cluster://`, bot.state.urls) the same code runs: a tr
 share the hash tag, so the script runs on one node; reads across rollouts (`rollouts`) fetch
 per slot. The client is built on first use, so a store can be opened while Redis is down and
 says `unavailable` until it answers, like the other forms.
+
+A call gives up after the store's timeout (3 s; a hung server is not retried, bot.state.urls),
+so a command that needs a hung Redis answers `unavailable` within it. `quick_client` gives up
+after QUICK_TIMEOUT_S, for bookkeeping that must not hold up the work behind it.
 """
 
 from __future__ import annotations
@@ -54,6 +58,9 @@ _INDEX = f"{_PREFIX}:rollouts"
 _COMPARISONS = f"{_PREFIX}:comparisons"
 # A stream entry is ~300 bytes; 10,000 keeps years of a rollout's history in ~3 MB.
 _TRAIL_MAXLEN = 10_000
+# A SET NX on a healthy Redis answers in well under a millisecond, on a loaded one in a few;
+# half a second is generous, and keeps Slack's 3 s for the work behind it when Redis hangs.
+QUICK_TIMEOUT_S = 0.5
 # KEYS: document, trail. ARGV: expected version (-1: no document yet), new document, trail
 # MAXLEN, then one trail entry per remaining argument. Returns 1 when written, 0 when the
 # stored version moved on (nothing written). Both keys share the rollout's hash tag.
@@ -114,12 +121,17 @@ class RedisStore:
         self._connect = connect
         self._lock = threading.Lock()
         self._script: Script | None = None
+        self._quick: RedisStore | None = None
 
     @classmethod
-    def from_url(cls, url: str, *, timeout: float = 3.0) -> RedisStore:
+    def from_url(
+        cls, url: str, *, timeout: float = 3.0, quick_timeout: float = QUICK_TIMEOUT_S
+    ) -> RedisStore:
         """Connect lazily to `url` (see bot.state.urls: server, TLS, socket, Sentinel, Cluster)."""
         redis_urls.check(url)
-        return cls(connect=lambda: redis_urls.client(url, timeout=timeout))
+        store = cls(connect=lambda: redis_urls.client(url, timeout=timeout))
+        store._quick = cls(connect=lambda: redis_urls.client(url, timeout=quick_timeout))
+        return store
 
     @property
     def _redis(self) -> redis_urls.RedisClient:
@@ -145,10 +157,18 @@ class RedisStore:
         """
         return cast(redis.Redis, self._redis)
 
+    @property
+    def quick_client(self) -> redis.Redis:
+        """A client on the same Redis that gives up after QUICK_TIMEOUT_S (a delivery claim);
+        the store's own client when the store was given one."""
+        return self._quick.client if self._quick is not None else self.client
+
     def close(self) -> None:
-        """Release the connection pool."""
+        """Release the connection pools."""
         if self._client is not None:
             self._client.close()
+        if self._quick is not None:
+            self._quick.close()
 
     def ping(self) -> None:
         """Raise StoreUnavailable unless Redis answers."""

@@ -22,7 +22,9 @@ from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
 import redis
+from redis.backoff import NoBackoff
 from redis.cluster import ClusterNode, RedisCluster
+from redis.retry import Retry
 from redis.sentinel import Sentinel
 
 from bot.errors import BotError
@@ -125,17 +127,28 @@ def sentinel_target(url: str) -> SentinelTarget:
 RedisClient = redis.Redis | RedisCluster
 
 
+def _retry() -> Retry:
+    """Once more at once on a broken connection (the server restarted under a pooled one);
+    never on a timeout, so a hung server costs one `timeout` per call, not several."""
+    return Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,))
+
+
 def client(url: str, *, timeout: float) -> RedisClient:
     """A client for `url` with short timeouts and text responses.
 
     A Cluster client connects at once (to learn the slots): redis errors reach the caller.
+    A call to a server or Sentinel's master that hangs fails after `timeout` (not retried).
     """
     check(url)
     if is_cluster(url):
         return _cluster_client(cluster_target(url), timeout=timeout)
     if not url.startswith(f"{SENTINEL_SCHEME}://"):
         return redis.Redis.from_url(
-            url, socket_timeout=timeout, socket_connect_timeout=timeout, decode_responses=True
+            url,
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
+            decode_responses=True,
+            retry=_retry(),
         )
     target = sentinel_target(url)
     watcher = Sentinel(  # type: ignore[no-untyped-call]
@@ -148,6 +161,7 @@ def client(url: str, *, timeout: float) -> RedisClient:
         decode_responses=True,
         password=target.password,
         db=target.db,
+        retry=_retry(),
     )
     return master
 

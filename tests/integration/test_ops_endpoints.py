@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from typing import Any
 
@@ -185,3 +185,34 @@ def test_kubernetes_reads_and_changes_are_counted(kube_api_factory: Any) -> None
     changes.rollback(records)
     assert value("meshgate_changes_total", result="applied") == applied + len(planned)
     assert value("meshgate_changes_total", result="rolled_back") == rolled_back + len(planned)
+
+
+def _raises() -> bool:
+    raise RuntimeError("unix:///secret/path")
+
+
+@pytest.mark.parametrize(
+    ("liveness", "status", "body"),
+    [
+        ({}, 200, "ok\n"),
+        ({"redis": lambda: True}, 200, "ok\n"),
+        ({"redis": lambda: False}, 503, "not live: redis\n"),
+        ({"redis": _raises}, 503, "not live: redis\n"),
+    ],
+    ids=["no-checks", "live", "embedded-redis-not-restartable", "check-raises"],
+)
+def test_healthz_is_503_only_when_a_liveness_check_fails(
+    slack_api: SlackWebStandIn,
+    store: RedisStore,
+    clock: ManualClock,
+    liveness: dict[str, Callable[[], bool]],
+    status: int,
+    body: str,
+) -> None:
+    with ExitStack() as stack:
+        bot = slack_app.open_bot(slack_api, context(store, clock), stack)
+        assert bot.slack is not None
+        wsgi = MeshgateWsgi(bot.slack.app, signing_secret=slack_app.SECRET, liveness=liveness)
+        served = Served(wsgi)
+        stack.callback(served.stop)
+        assert served.get("/healthz")[::2] == (status, body)
