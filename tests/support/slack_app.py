@@ -136,9 +136,9 @@ def open_bot(slack: SlackWebStandIn | str, ctx: Context, stack: ExitStack, **ext
 
     `slack` is the stand-in (or its base URL); `ctx` gives what a test chooses: the Redis its
     store talks to, the clock, the playbook, the cluster, and the default approvers. `extra`
-    adds settings (e.g. `alert_channel`) and open_bot's `sleep` / `monotonic`.
+    adds settings (e.g. `alert_channel`) and open_bot's `sleep` / `monotonic` / `schedule`.
     """
-    pacing = {k: extra.pop(k) for k in ("sleep", "monotonic") if k in extra}
+    pacing = {k: extra.pop(k) for k in ("sleep", "monotonic", "schedule") if k in extra}
     base_url = slack if isinstance(slack, str) else slack.base_url
     assert isinstance(ctx.store, RedisStore)
     kwargs = ctx.store.client.connection_pool.connection_kwargs
