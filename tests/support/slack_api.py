@@ -91,8 +91,9 @@ class Call:
     args: Args
     headers: dict[str, str]
     token: str | None = None
-    status: int = 200  # 429 when the stand-in rate-limited it
+    status: int = 200  # 429 when the stand-in rate-limited it, 5xx when told to fail it
     response: Args = field(default_factory=dict)
+    at: float = field(default_factory=time.monotonic)  # when it arrived (Retry-After checks)
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,12 @@ class ResponsePost:
 class _RateLimit:
     remaining: int
     retry_after: int
+
+
+@dataclass
+class _Failure:
+    remaining: int
+    status: int
 
 
 @dataclass
@@ -174,6 +181,7 @@ class SlackWebStandIn:
         self._home_views: dict[str, Args] = {}
         self._views: dict[str, Args] = {}
         self._rate_limits: dict[str, _RateLimit] = {}
+        self._failures: dict[str, _Failure] = {}
         self._response_urls: dict[str, _ResponseUrl] = {}
         self._ts_counter = 0
         self._id_counter = 0
@@ -240,6 +248,15 @@ class SlackWebStandIn:
         """Answer the next `times` calls of `method` with HTTP 429 and `Retry-After`."""
         with self._lock:
             self._rate_limits[method] = _RateLimit(times, retry_after)
+
+    def fail(self, method: str, *, times: int = 1, status: int = 500) -> None:
+        """Answer the next `times` calls of `method` with HTTP `status` (Slack's edge failing).
+
+        The body is what Slack sends with a 5xx, `{"ok": false, "error": "fatal_error"}`; the
+        call is recorded with that status and changes nothing.
+        """
+        with self._lock:
+            self._failures[method] = _Failure(times, status)
 
     def answer_slowly(self, seconds: float) -> None:
         """Hold every request `seconds` before answering it (a slow or hanging Slack)."""
@@ -383,6 +400,13 @@ class SlackWebStandIn:
                 self.calls.append(Call(method, args, headers, token, 429, body))
                 self._changed.notify_all()
                 return 429, {"Retry-After": str(limit.retry_after)}, body
+            failure = self._failures.get(method)
+            if failure is not None and failure.remaining > 0:
+                failure.remaining -= 1
+                body = {"ok": False, "error": "fatal_error"}
+                self.calls.append(Call(method, args, headers, token, failure.status, body))
+                self._changed.notify_all()
+                return failure.status, {}, body
             body = self._answer(method, args, token)
             self.calls.append(Call(method, args, headers, token, 200, body))
             self._changed.notify_all()
