@@ -19,7 +19,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.slack import blocks, surfaces
-from bot.slack.listeners import Deps
+from bot.slack.listeners import Deps, fields
 from commands import dispatch
 from commands.errors import CommandError, UsageError
 from workflows.errors import ErrorCode
@@ -69,7 +69,8 @@ def register(app: App, deps: Deps) -> None:
 
     @app.action(blocks.APPROVE_ACTION)
     def on_approve(ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any]) -> None:
-        actor, channel, ts = str(body["user"]["id"]), _channel_of(body), _message_ts_of(body)
+        actor, channel = fields.user_id(body), fields.channel_id(body)
+        ts = _message_ts_of(body)
         value = str(action.get("value", ""))
 
         def work() -> None:
@@ -91,7 +92,8 @@ def register(app: App, deps: Deps) -> None:
     def on_reject(
         ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any], client: WebClient
     ) -> None:
-        actor, channel, ts = str(body["user"]["id"]), _channel_of(body), _message_ts_of(body)
+        actor, channel = fields.user_id(body), fields.channel_id(body)
+        ts = _message_ts_of(body)
         value = str(action.get("value", ""))
 
         def work() -> None:
@@ -118,9 +120,3 @@ def _message_ts_of(body: dict[str, Any]) -> str:
     message = body.get("message") or {}
     container = body.get("container") or {}
     return str(message.get("ts") or container.get("message_ts") or "")
-
-
-def _channel_of(body: dict[str, Any]) -> str:
-    channel = body.get("channel") or {}
-    container = body.get("container") or {}
-    return str(channel.get("id") or container.get("channel_id") or "")
