@@ -27,6 +27,7 @@ from tests.support import kube_fixtures
 from tests.support.clock import ManualClock
 from tests.support.clusters import one_service_cluster
 from tests.support.kube_api import FakeKubeApi
+from tests.support.slack_app import eventually
 from workflows import playbook
 
 SVC = "shop/checkout"
@@ -158,3 +159,41 @@ def test_an_apply_the_server_refuses_leaves_the_rollout_at_its_phase_and_is_reco
     assert (last.actor, last.action, last.outcome) == ("meshgate", "change", "conflict")
     tally["applies"] += 1
     tally["kept"] += 1
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known bug, reported: a timed-out apply is recorded as 'nothing was changed' and "
+    "rolled_back while the API server goes on to store it (commands/carrying.py decides a "
+    "ChangeFailed from a timeout as ApplyFailed)",
+)
+def test_an_apply_answered_too_late_is_not_recorded_as_nothing_changed(
+    api: FakeKubeApi,
+    live: tuple[LiveClusterReader, KubeChanges],
+    store: RedisStore,
+    clock: ManualClock,
+) -> None:
+    reader, writer = live
+    ctx = Context(
+        store=store,
+        playbook=playbook.parse(STRICT_PLAYBOOK, source="strict.yaml"),
+        clock=clock,
+        cluster=reader,
+        writer=writer,
+    )
+    assert to_strict_request(ctx).ok
+    api.slow(PA, TIMEOUT * 3, method="PATCH")  # answered after the writer gave up; stored
+    approved = dispatch.execute(f"approve {SVC}", actor="bob", ctx=ctx)
+    eventually(
+        lambda: (
+            len([s for s in api.statuses if s[:2] == ("PATCH", PA)])
+            == api.count(method="PATCH", path=PA)
+        ),
+        what="the API server to answer the held apply",
+    )
+    in_cluster = api.get("PeerAuthentication", namespace="shop", name="meshgate-checkout")
+    after = store.load(SVC)
+    assert after is not None
+    said = approved.error.message if approved.error else ""
+    assert not (in_cluster is not None and "nothing was changed" in said), said
+    assert (in_cluster is not None) == (after.state != "rolled_back"), "cluster and Redis disagree"
