@@ -187,8 +187,8 @@ def test_a_429_storm_waits_out_retry_after_and_posts_each_message_once(
     figure(
         "slack-429-storm",
         f"{len(STORM_SERVICES)} starts at once against {storm} 429s (Retry-After "
-        f"{RETRY_AFTER} s): all acked (slowest {slowest * 1000:.0f} ms), {posted} messages "
-        f"posted after waiting, {told} starters told Slack refused past the client's "
+        f"{RETRY_AFTER} s): all acked (slowest {slowest * 1000:.0f} ms), {posted} rollout "
+        f"messages posted once each, {told} starters told Slack refused past the client's "
         f"{RATE_LIMIT_RETRIES} retries, {retried} retries, "
         f"none sooner than Retry-After (least gap {least:.2f} s), {messages} messages, "
         f"0 duplicates, 0 rollouts lost; a storm past the retries: the person told, the "
