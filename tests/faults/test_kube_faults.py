@@ -5,6 +5,8 @@ stand-in (tests/support/kube_api.py) with faults injected. A checklist item that
 the server would not give is `unknown`, never `pass`, and its line in the reply says what could
 not be read and why; `advance` refuses with `gate_failed`. A change the server refuses (500 or
 403 on the apply) leaves the rollout at its phase, and the history records the refusal.
+
+A strict xfail records a bug a timeout exposed: an apply answered after the writer gave up.
 """
 
 from __future__ import annotations
