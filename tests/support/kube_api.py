@@ -244,9 +244,16 @@ class FakeKubeApi:
         method: str | None = None,
         times: int | None = None,
         message: str = "",
+        delay: float = 0.0,
     ) -> Fault:
-        """Answer requests matching the `path` glob with `status` (a Kubernetes Status)."""
-        fault = Fault(path=path, method=method, status=status, times=times, message=message)
+        """Answer requests matching the `path` glob with `status` (a Kubernetes Status).
+
+        With `delay`, the answer comes that many seconds later and nothing is stored: a
+        request the server held and then did not carry out.
+        """
+        fault = Fault(
+            path=path, method=method, status=status, times=times, message=message, delay=delay
+        )
         with self._lock:
             self._faults.append(fault)
         return fault

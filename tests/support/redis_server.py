@@ -27,10 +27,12 @@ class RedisServer:
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
     extra_args: tuple[str, ...] = ()  # e.g. cluster mode, or `--replicaof host port`
+    password: str | None = None  # `requirepass`: the URL then carries it, as deployments do
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        auth = f":{self.password}@" if self.password else ""
+        return f"redis://{auth}127.0.0.1:{self.port}/0"
 
     def start(self) -> RedisServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -49,13 +51,14 @@ class RedisServer:
                 "",
                 "--daemonize",
                 "no",
+                *(("--requirepass", self.password) if self.password else ()),
                 *self.extra_args,
             ],  # fmt: skip
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 10
-        client = redis.Redis(port=self.port, socket_timeout=0.5)
+        client = redis.Redis(port=self.port, password=self.password, socket_timeout=0.5)
         try:
             while time.monotonic() < deadline:
                 try:

@@ -93,8 +93,9 @@ class Call:
     args: Args
     headers: dict[str, str]
     token: str | None = None
-    status: int = 200  # 429 when the stand-in rate-limited it, 5xx when told to `fail`
+    status: int = 200  # 429 when the stand-in rate-limited it, 5xx when told to fail it
     response: Args = field(default_factory=dict)
+    at: float = field(default_factory=time.monotonic)  # when it arrived (Retry-After checks)
 
 
 @dataclass(frozen=True)
@@ -251,7 +252,11 @@ class SlackWebStandIn:
             self._rate_limits[method] = _RateLimit(times, retry_after)
 
     def fail(self, method: str, *, times: int = 1, status: int = 500) -> None:
-        """Answer the next `times` calls of `method` with HTTP `status`, doing nothing."""
+        """Answer the next `times` calls of `method` with HTTP `status` (Slack's edge failing).
+
+        The body is what Slack sends with a 5xx, `{"ok": false, "error": "fatal_error"}`; the
+        call is recorded with that status and changes nothing.
+        """
         with self._lock:
             self._failures[method] = _Failure(times, status)
 
@@ -405,7 +410,7 @@ class SlackWebStandIn:
             failure = self._failures.get(method)
             if failure is not None and failure.remaining > 0:
                 failure.remaining -= 1
-                body = {"ok": False, "error": "internal_error"}
+                body = {"ok": False, "error": "fatal_error"}
                 self.calls.append(Call(method, args, headers, token, failure.status, body))
                 self._changed.notify_all()
                 return failure.status, {}, body

@@ -142,11 +142,12 @@ def open_bot(slack: SlackWebStandIn | str, ctx: Context, stack: ExitStack, **ext
     base_url = slack if isinstance(slack, str) else slack.base_url
     assert isinstance(ctx.store, RedisStore)
     kwargs = ctx.store.client.connection_pool.connection_kwargs
+    auth = f":{kwargs['password']}@" if kwargs.get("password") else ""
     settings = Settings(
         slack_bot_token=SecretStr(TOKEN),
         slack_signing_secret=SecretStr(SECRET),
         slack_api_url=base_url,
-        redis_url=f"redis://{kwargs['host']}:{kwargs['port']}/{kwargs.get('db', 0)}",
+        redis_url=f"redis://{auth}{kwargs['host']}:{kwargs['port']}/{kwargs.get('db', 0)}",
         **extra,
     )
     approvers = ctx.default_approvers

@@ -19,7 +19,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot import observability
 from bot.slack import blocks, surfaces
-from bot.slack.listeners import Deps
+from bot.slack.listeners import Deps, fields
 from commands import dispatch, recording
 from commands.errors import CommandError, UsageError
 from workflows.errors import ErrorCode
@@ -102,8 +102,8 @@ def register(app: App, deps: Deps) -> None:
 
     @app.action(blocks.APPROVE_ACTION)
     def on_approve(ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any]) -> None:
-        actor, channel, ts = str(body["user"]["id"]), _channel_of(body), _message_ts_of(body)
-        team = team_of(body)
+        actor, channel = fields.user_id(body), fields.channel_id(body)
+        ts, team = _message_ts_of(body), team_of(body)
         value = str(action.get("value", ""))
 
         def work() -> None:
@@ -130,8 +130,8 @@ def register(app: App, deps: Deps) -> None:
 
     @app.action(blocks.REJECT_ACTION)
     def on_reject(ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any]) -> None:
-        actor, channel, ts = str(body["user"]["id"]), _channel_of(body), _message_ts_of(body)
-        team = team_of(body)
+        actor, channel = fields.user_id(body), fields.channel_id(body)
+        ts, team = _message_ts_of(body), team_of(body)
         value = str(action.get("value", ""))
 
         def work() -> None:
@@ -165,9 +165,3 @@ def _message_ts_of(body: dict[str, Any]) -> str:
     message = body.get("message") or {}
     container = body.get("container") or {}
     return str(message.get("ts") or container.get("message_ts") or "")
-
-
-def _channel_of(body: dict[str, Any]) -> str:
-    channel = body.get("channel") or {}
-    container = body.get("container") or {}
-    return str(channel.get("id") or container.get("channel_id") or "")

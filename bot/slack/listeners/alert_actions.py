@@ -15,7 +15,7 @@ from slack_bolt import App
 
 from bot import observability
 from bot.slack import alert_blocks
-from bot.slack.listeners import Deps
+from bot.slack.listeners import Deps, fields
 from commands import dispatch
 
 
@@ -23,8 +23,7 @@ def register(app: App, deps: Deps) -> None:
     """Listen for the three alert buttons."""
 
     def on_click(ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any]) -> None:
-        actor = str(body["user"]["id"])
-        channel = str((body.get("channel") or {}).get("id") or "")
+        actor, channel = fields.user_id(body), fields.channel_id(body)
         alert_id = str(action.get("value", ""))
         action_id = str(action.get("action_id", ""))
 

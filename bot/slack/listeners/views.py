@@ -10,11 +10,14 @@ from slack_bolt import App
 
 from bot import observability
 from bot.slack import blocks
-from bot.slack.listeners import Deps
-from bot.slack.listeners.actions import target_or_refuse, team_of
+from bot.slack.listeners import Deps, fields
+from bot.slack.listeners.actions import decision_target, target_or_refuse, team_of
 from commands import dispatch
+from commands.errors import UsageError
 from commands.parsing import MAX_REASON
 from workflows.rollout.events import Reject
+
+MALFORMED_FORM = "This form is not one meshgate opened; reject from the rollout's message."
 
 
 def register(app: App, deps: Deps) -> None:
@@ -34,11 +37,15 @@ def register(app: App, deps: Deps) -> None:
                 errors={blocks.REASON_BLOCK: f"Keep the reason under {MAX_REASON} characters."},
             )
             return
-        actor, team = str(body["user"]["id"]), team_of(body)
+        actor, team = fields.user_id(body), team_of(body)
         metadata = str(view.get("private_metadata") or "{}")
+        channel = _channel_in(metadata)
+        if not channel or not _decides(metadata):
+            # not the form meshgate opened: say so in it, where the person is looking
+            ack(response_action="errors", errors={blocks.REASON_BLOCK: MALFORMED_FORM})
+            return
 
         def work() -> None:
-            channel = _channel_in(metadata)
             target = target_or_refuse(
                 deps, metadata, verb="reject", actor=actor, channel=channel, team=team
             )
@@ -55,6 +62,15 @@ def register(app: App, deps: Deps) -> None:
 
         deps.hand_off(body, work, what=f"reject by {actor}")
         ack()  # after the hand-off: an acked request's work is already queued
+
+
+def _decides(metadata: str) -> bool:
+    """True when the form carries a decision (a service and a request) meshgate can read."""
+    try:
+        decision_target(metadata)
+    except UsageError:
+        return False
+    return True
 
 
 def _channel_in(metadata: str) -> str:

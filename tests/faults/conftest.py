@@ -1,0 +1,36 @@
+"""The fault suite's figures: one line per fault, printed at the end of the run and kept.
+
+Each test records one line through the `figure` fixture (or, for a table of rows, a
+module-scoped tally that records when its rows are done): `FAULT <name>: ...`, the counts a
+lead pastes into the closing note. The lines are printed in a "fault suite figures" section of
+the terminal summary and written to `.pytest_cache/v/meshgate/fault-figures` (JSON), so a run
+under `make test` leaves them where they can be read back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from tests.faults import figures
+
+
+@pytest.fixture
+def figure() -> Callable[[str, str], None]:
+    """`figure(name, text)` records `FAULT name: text` for the summary."""
+    return figures.record
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not figures.LINES:
+        return
+    terminalreporter.section("fault suite figures")
+    for line in figures.LINES:
+        terminalreporter.write_line(line)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    cache = session.config.cache
+    if figures.LINES and cache is not None:
+        cache.set("meshgate/fault-figures", list(figures.LINES))
