@@ -1,8 +1,10 @@
 """Carrying out a transition's intents after it was written: apply or revert phase changes.
 
 A failure is reported, not raised: a change the cluster refused comes back to the one-pass
-runner (commands.transitions), which decides it as the ApplyFailed event; a revert that failed
-leaves the rollout where the machine put it and tells the person to finish it by hand.
+runner (commands.transitions), which decides it as the ApplyFailed event; an apply the cluster
+did not answer (ChangeUnconfirmed) leaves the rollout where the machine put it, says so, and
+keeps what the objects were before for a rollback; a revert that failed leaves the rollout
+where the machine put it and tells the person to finish it by hand.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from commands.errors import CommandError
 from commands.replies import ClusterAction, ClusterChange
 from workflows.errors import ErrorCode
 from workflows.mesh.snapshot import ClusterSnapshot
-from workflows.ports import ChangeFailed
+from workflows.ports import ChangeFailed, ChangeUnconfirmed
 from workflows.rollout.events import Event
 from workflows.rollout.happenings import ApplyChange, DryRun, RevertChange, Transition
 from workflows.rollout.trail import TrailEntry
@@ -96,6 +98,19 @@ def carry_out(
                 )
                 if reverted is not None:
                     outcome.changes.append(reverted)
+        except ChangeUnconfirmed as unconfirmed:
+            # not ApplyFailed: the change may be in the cluster; verification (or a rollback,
+            # from the records kept before the apply) settles it
+            unknown = {"outcome": ErrorCode.UNAVAILABLE.value, "detail": str(unconfirmed)}
+            ctx.store.record(str(event.service), entry.model_copy(update=unknown))
+            outcome.error = CommandError(
+                ErrorCode.UNAVAILABLE,
+                f"{event.service} is at phase {transition.rollout.phase} "
+                f"({transition.rollout.state.value}), but {unconfirmed}: it may be in the "
+                "cluster or not; `status` shows what the cluster has, and `rollback` restores "
+                "what was there before",
+            )
+            break
         except (ChangeFailed, CommandError) as failure:
             message = failure.message if isinstance(failure, CommandError) else str(failure)
             if isinstance(intent, ApplyChange):

@@ -22,7 +22,7 @@ from workflows.errors import ErrorCode
 from workflows.mesh.snapshot import ClusterSnapshot
 from workflows.naming import ServiceRef
 from workflows.playbook import ChangeKind, PhaseChange
-from workflows.ports import ChangeFailed, ClusterWriter
+from workflows.ports import ChangeFailed, ChangeUnconfirmed, ClusterWriter
 from workflows.rollout.trail import TrailEntry
 
 
@@ -100,9 +100,21 @@ def apply(
     planned: list[PlannedObject],
     entry: TrailEntry,
 ) -> ClusterChange:
-    """Apply `planned` and keep what it replaced, for rollback. Raises ChangeFailed."""
+    """Apply `planned` and keep what it replaced, for rollback.
+
+    What the objects are now is kept before anything is written, so a change cut off mid-way
+    (this replica killed, an apply not answered) can still be rolled back. Raises ChangeFailed
+    (nothing stayed applied, nothing is kept) or ChangeUnconfirmed (the records stay).
+    """
     before = numbers.metrics_snapshot(ctx, service=service)  # what `not_worse` compares with
-    records = writer.apply(planned)
+    ctx.store.save_change(str(service), phase, writer.current(planned), entry=None)
+    try:
+        records = writer.apply(planned)
+    except ChangeUnconfirmed:
+        raise
+    except ChangeFailed:
+        ctx.store.forget_change(str(service), phase)
+        raise
     if before is not None:
         ctx.store.save_before(
             str(service), phase, before, compare_at=ctx.clock() + ctx.compare_after

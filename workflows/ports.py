@@ -88,9 +88,9 @@ class StateStore(Protocol):
         ...
 
     def save_change(
-        self, service: str, phase: str, records: list[dict[str, Any]], *, entry: TrailEntry
+        self, service: str, phase: str, records: list[dict[str, Any]], *, entry: TrailEntry | None
     ) -> None:
-        """Keep what a phase's applied change replaced (for rollback), with its trail entry."""
+        """Keep what a phase's change replaces (for rollback), with its trail entry if any."""
         ...
 
     def change_of(self, service: str, phase: str) -> list[dict[str, Any]] | None:
@@ -124,6 +124,14 @@ class ChangeFailed(PortError):
     """The cluster refused or did not confirm a change; the message says which object and why."""
 
 
+class ChangeUnconfirmed(ChangeFailed):
+    """An apply was sent and not answered in time: the cluster may have stored it, or not.
+
+    Nothing was undone (undoing the rest while the unanswered write may still land would leave
+    half a change); what the objects were before is kept, so a rollback can restore them.
+    """
+
+
 ChangeRecord = dict[str, Any]
 """What a writer needs to undo one applied object (JSON-ready, kept in the state store)."""
 
@@ -135,8 +143,20 @@ class ClusterWriter(Protocol):
         """A diff of what applying would change, from a server-side dry run; stores nothing."""
         ...
 
+    def current(self, planned: Sequence[PlannedObject]) -> list[ChangeRecord]:
+        """Records `rollback` can restore the objects from, as they are now (read before apply).
+
+        Kept before applying, so a change cut off mid-way (a replica killed, an answer lost)
+        can still be rolled back.
+        """
+        ...
+
     def apply(self, planned: Sequence[PlannedObject]) -> list[ChangeRecord]:
-        """Apply in order (field manager `meshgate`); all or nothing; records for rollback."""
+        """Apply in order (field manager `meshgate`); all or nothing; records for rollback.
+
+        Raises ChangeFailed when nothing stayed applied, ChangeUnconfirmed when a write went
+        unanswered (its outcome is unknown).
+        """
         ...
 
     def rollback(self, records: Sequence[ChangeRecord]) -> list[str]:

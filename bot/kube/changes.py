@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from bot import observability
-from bot.kube.errors import KubeError
+from bot.kube.errors import KubeError, KubeUnanswered
 from bot.kube.writer import Applied, KubeWriter
 from bot.observability import ChangeResult, Dependency
 from workflows.changes.actions import PlannedObject
-from workflows.ports import ChangeFailed, ChangeRecord
+from workflows.ports import ChangeFailed, ChangeRecord, ChangeUnconfirmed
 
 
 class KubeChanges:
@@ -32,10 +32,22 @@ class KubeChanges:
             raise ChangeFailed(f"the server-side dry run refused the change: {e}") from e
         return "\n".join(p.diff for p in previews if p.changes)
 
+    def current(self, planned: Sequence[PlannedObject]) -> list[ChangeRecord]:
+        """What each object is now, for a rollback of a change cut off mid-way."""
+        try:
+            return [applied.as_record() for applied in self._writer.current(planned)]
+        except KubeError as e:
+            observability.dependency_error(Dependency.KUBERNETES, e)
+            raise ChangeFailed(f"reading the objects before the change failed: {e}") from e
+
     def apply(self, planned: Sequence[PlannedObject]) -> list[ChangeRecord]:
-        """Apply all objects, or none (KubeWriter undoes a partial apply)."""
+        """Apply all objects, or none (KubeWriter undoes a partial apply), or unconfirmed."""
         try:
             records = [applied.as_record() for applied in self._writer.apply(planned)]
+        except KubeUnanswered as e:
+            observability.change(ChangeResult.FAILED)
+            observability.dependency_error(Dependency.KUBERNETES, e)
+            raise ChangeUnconfirmed(f"the change was not confirmed: {e}") from e
         except KubeError as e:
             observability.change(ChangeResult.FAILED)
             observability.dependency_error(Dependency.KUBERNETES, e)

@@ -7,6 +7,7 @@ The cause is kept (`raise ... from e`); tokens and payloads are not:
     ├── KubeConfigInvalid     no usable kubeconfig / in-cluster service account
     ├── KubeUnavailable       cannot connect, 5xx, 429, broken response: try again later
     │   └── KubeTimeout       no answer within the request timeout
+    │       └── KubeUnanswered  a write sent and not answered: it may have been stored
     ├── KubeForbidden         401 / 403: meshgate's RBAC does not allow it (deploy/base/rbac.yaml)
     ├── KubeNotFound          404: the object (or the kind) is not there
     ├── KubeConflict          409: already exists, modified meanwhile, or another field manager
@@ -52,6 +53,10 @@ class KubeUnavailable(KubeError):
 
 class KubeTimeout(KubeUnavailable):
     """No answer within the request timeout."""
+
+
+class KubeUnanswered(KubeTimeout):
+    """A write was sent and not answered in time: the server may have stored it, or not."""
 
 
 class KubeForbidden(KubeError):

@@ -70,6 +70,11 @@ class MemoryCluster:
                     diffs.append(_diff(obj.ref, before, after))
             return "\n".join(diffs)
 
+    def current(self, planned: Sequence[PlannedObject]) -> list[ChangeRecord]:
+        """What each object is now, as records `rollback` restores it from."""
+        with self._lock:
+            return [_record(o.kind, o.namespace, o.name, self._find(o)) for o in planned]
+
     def apply(self, planned: Sequence[PlannedObject]) -> list[ChangeRecord]:
         """Apply every object (all or nothing); records of what each replaced, for rollback."""
         with self._lock:

@@ -42,7 +42,7 @@ from typing import Any, Self
 
 from bot.kube import credentials, diffs
 from bot.kube.credentials import KubeTarget
-from bot.kube.errors import KubeError, KubeNotFound
+from bot.kube.errors import KubeError, KubeNotFound, KubeTimeout, KubeUnanswered
 from bot.kube.sources import SOURCES
 from bot.kube.transport import (
     DEFAULT_TIMEOUT,
@@ -157,13 +157,23 @@ class KubeWriter:
             )
         return previews
 
+    def current(self, planned: Sequence[PlannedObject]) -> list[Applied]:
+        """Each object as it is now, as the record a rollback restores it from (`after` {})."""
+        return [Applied(planned=item, before=self._current(item), after={}) for item in planned]
+
     def apply(self, planned: Sequence[PlannedObject]) -> list[Applied]:
-        """Apply each object in order; on a failure, undo this call's earlier ones and raise."""
+        """Apply each object in order; on a failure, undo this call's earlier ones and raise.
+
+        A write the server did not answer in time raises KubeUnanswered and undoes nothing: it
+        may still be stored, and undoing the others would leave half a change.
+        """
         done: list[Applied] = []
         for item in planned:
             try:
                 before = self._current(item)
                 after = self._apply(item, item.body, before=before, force=item.force)
+            except KubeUnanswered:
+                raise
             except KubeError:
                 self._undo_quietly(done)
                 raise
@@ -237,6 +247,15 @@ class KubeWriter:
                 body=json.dumps(config),  # JSON is YAML: no YAML emitter in the request path
                 content_type=APPLY_PATCH,
             )
+        except KubeTimeout as e:
+            if dry_run:
+                raise e.about(f"dry-run apply {planned.ref}") from e
+            raise KubeUnanswered(
+                f"apply {planned.ref}: {e.detail}; the API server may still store it",
+                status=e.status,
+                reason=e.reason,
+                detail=e.detail,
+            ) from e
         except KubeError as e:
             verb = "dry-run apply" if dry_run else "apply"
             raise e.about(f"{verb} {planned.ref}") from e

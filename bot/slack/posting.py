@@ -162,8 +162,8 @@ def unposted_hint(failure: Failure | None) -> str:
     """Why the rollout's message is not in the channel, and what to do, from Slack's answer."""
     said = failure.said if failure is not None else ""
     if said in _NOT_A_MEMBER:
-        return " (invite the bot to this channel to get the rollout's message here)"
+        return "invite the bot to this channel to get the rollout's message here"
     return (
-        f" (Slack did not take the rollout's message: {said or 'no answer'}; the rollout is "
-        "saved: `status` shows it, and meshgate posts the message once Slack takes it)"
+        f"Slack did not take the rollout's message: {said or 'no answer'}; the rollout is "
+        "saved: `status` shows it, and meshgate posts the message once Slack takes it"
     )

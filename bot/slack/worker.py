@@ -13,6 +13,8 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+from workflows.errors import PortError
+
 log = logging.getLogger(__name__)
 
 # Work is mostly waiting on Redis, the API server and Slack; two threads keep a burst moving
@@ -30,13 +32,19 @@ class Worker:
         self._idle = threading.Condition()
 
     def submit(self, job: Callable[[], None], *, what: str) -> None:
-        """Run `job` soon; its failure is logged (with `what`), never raised to the listener."""
+        """Run `job` soon; its failure is logged (with `what`), never raised to the listener.
+
+        A port's error (a dependency that failed) is one line; anything else is a bug and keeps
+        its traceback.
+        """
         with self._idle:
             self._pending += 1
 
         def run() -> None:
             try:
                 job()
+            except PortError as e:  # Redis, the cluster or Slack went away mid-job: an outage
+                log.warning("background work could not finish: %s: %s", what, e)
             except Exception:
                 log.exception("background work failed: %s", what)
             finally:

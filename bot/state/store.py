@@ -245,20 +245,21 @@ class RedisStore:
         return [_decode(s, str(raw)) for s, raw in zip(services, raws, strict=True) if raw]
 
     def save_change(
-        self, service: str, phase: str, records: list[dict[str, Any]], *, entry: TrailEntry
+        self, service: str, phase: str, records: list[dict[str, Any]], *, entry: TrailEntry | None
     ) -> None:
-        """Keep what a phase's applied change replaced (for its rollback), with its trail entry."""
+        """Keep what a phase's change replaces (for its rollback), with its trail entry if any."""
         with (
             translated(f"recording the change of {service}"),
             self._redis.pipeline(transaction=False) as pipe,  # one round trip, any node
         ):
             pipe.set(change_key(service, phase), json.dumps(records))
-            pipe.xadd(
-                trail_key(service),
-                {"entry": entry.model_dump_json()},
-                maxlen=_TRAIL_MAXLEN,
-                approximate=True,
-            )
+            if entry is not None:
+                pipe.xadd(
+                    trail_key(service),
+                    {"entry": entry.model_dump_json()},
+                    maxlen=_TRAIL_MAXLEN,
+                    approximate=True,
+                )
             pipe.execute()
 
     def change_of(self, service: str, phase: str) -> list[dict[str, Any]] | None:

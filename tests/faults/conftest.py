@@ -31,6 +31,6 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    cache = session.config.cache
+    cache = getattr(session.config, "cache", None)  # None under -p no:cacheprovider
     if figures.LINES and cache is not None:
         cache.set("meshgate/fault-figures", list(figures.LINES))

@@ -8,7 +8,8 @@ done) or it does not (not done). Replica B, started on the same Redis, finishes 
 its own verification sweep: done and recorded as done (the phase completes), or not done and
 recorded as rolled back. The cluster and Redis are both read to check they agree.
 
-A strict xfail records a bug this fault exposed: the done change cannot be rolled back later.
+A change done by a killed replica and verified by the other can still be rolled back: what the
+objects were before is kept before the apply is sent.
 """
 
 from __future__ import annotations
@@ -212,12 +213,6 @@ def test_a_replica_killed_during_a_phase_change_leaves_it_done_and_recorded_or_n
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug, reported: what the apply replaced is saved only after the apply "
-    "returns (commands/changes.py apply -> save_change), so a change whose replica died "
-    "mid-apply and that a second replica then verified cannot be rolled back",
-)
 def test_a_change_done_by_a_killed_replica_can_be_rolled_back(
     api: FakeKubeApi,
     own_redis: RedisServer,

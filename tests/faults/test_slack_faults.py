@@ -101,6 +101,7 @@ def test_slack_500s_are_told_then_the_message_follows_and_nothing_is_posted_twic
     assert top_level(slack) == []
     told = eventually(lambda: answers_to(slack, ALICE), what="ALICE told of the failure")
     assert "Slack did not take the rollout" in told[-1] and "fatal_error" in told[-1], told
+    assert "  (Slack" not in told[-1] and "((" not in told[-1], "the hint reads as one sentence"
 
     say(served, f"attest {SVC} ready", user=DAVE)  # Slack answers again: the message follows
     served.settle()
