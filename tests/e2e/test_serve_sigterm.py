@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
-import urllib.request
 from pathlib import Path
 
 from tests.support import slack_requests
+from tests.support.serve_process import free_port, healthy, pids_under
 from tests.support.slack_api import SlackWebStandIn
 from tests.support.slack_app import SECRET, TOKEN, eventually
 
@@ -25,39 +24,10 @@ MESHGATE = str(Path(sys.executable).with_name("meshgate"))
 COMMANDS = 8
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _healthy(base: str) -> bool:
-    try:
-        with urllib.request.urlopen(base + "/healthz", timeout=1) as r:  # noqa: S310
-            return bool(r.status == 200)
-    except OSError:
-        return False
-
-
-def _processes_under(folder: Path) -> list[str]:
-    """Command lines of live processes that mention `folder` (the embedded redis-server)."""
-    found = []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        if str(folder) in cmdline and int(proc.name) != os.getpid():
-            found.append(cmdline)
-    return found
-
-
 def test_sigterm_answers_every_acked_command_and_leaves_nothing_running(
     slack_api: SlackWebStandIn, tmp_path: Path
 ) -> None:
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     clean = {k: v for k, v in os.environ.items() if not k.startswith("MESHGATE_")}
     env = {
@@ -75,8 +45,8 @@ def test_sigterm_answers_every_acked_command_and_leaves_nothing_running(
         text=True,
     )
     try:
-        eventually(lambda: _healthy(base), timeout=30, what="meshgate serve to listen")
-        assert _processes_under(tmp_path), "the embedded redis-server was not started"
+        eventually(lambda: healthy(base), timeout=30, what="meshgate serve to listen")
+        assert pids_under(tmp_path), "the embedded redis-server was not started"
         slack_api.answer_slowly(1.0)
         acked: list[str] = []
         refused: list[str] = []
@@ -119,5 +89,5 @@ def test_sigterm_answers_every_acked_command_and_leaves_nothing_running(
     assert len(acked) >= COMMANDS // 2
     answered = sorted(str(c["user"]) for c in slack_api.calls_to("chat.postEphemeral"))
     assert answered == sorted(acked), "an acked command was not answered"
-    assert _processes_under(tmp_path) == []
+    assert pids_under(tmp_path) == []
     assert "Traceback" not in output, output[-2000:]

@@ -19,8 +19,8 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.e2e.test_serve_sigterm import _free_port, _processes_under
 from tests.support import slack_requests
+from tests.support.serve_process import free_port, pids_under
 from tests.support.slack_api import SlackWebStandIn
 from tests.support.slack_app import TOKEN, eventually
 from tests.support.socket_mode import SocketModeServer, slash_commands_envelope
@@ -58,7 +58,7 @@ def started_count(base: str) -> float:
 def test_socket_mode_serves_the_probes_and_metrics_and_stops_cleanly_on_sigterm(
     slack_api: SlackWebStandIn, socket_mode_server: SocketModeServer, tmp_path: Path
 ) -> None:
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     clean = {k: v for k, v in os.environ.items() if not k.startswith("MESHGATE_")}
     env = {
@@ -106,7 +106,7 @@ def test_socket_mode_serves_the_probes_and_metrics_and_stops_cleanly_on_sigterm(
             proc.wait()
     assert proc.returncode == 0, output[-2000:]
     assert "Traceback" not in output, output[-2000:]
-    assert _processes_under(tmp_path) == []  # the embedded redis-server stopped with it
+    assert pids_under(tmp_path) == []  # the embedded redis-server stopped with it
     assert not answers(base + "/healthz")
 
 
@@ -123,7 +123,7 @@ def test_a_refused_app_token_is_one_clear_line_and_exit_1(
         "MESHGATE_SLACK_API_URL": slack_api.base_url,
     }
     done = subprocess.run(  # noqa: S603 - our own entry point
-        [MESHGATE, "serve", "--demo", "--host", "127.0.0.1", "--port", str(_free_port())],
+        [MESHGATE, "serve", "--demo", "--host", "127.0.0.1", "--port", str(free_port())],
         env=env,
         capture_output=True,
         text=True,
@@ -135,4 +135,4 @@ def test_a_refused_app_token_is_one_clear_line_and_exit_1(
     assert "MESHGATE_SLACK_APP_TOKEN" in done.stderr
     assert "Traceback" not in done.stderr
     assert "revoked-secret" not in done.stderr + done.stdout
-    assert _processes_under(tmp_path) == []
+    assert pids_under(tmp_path) == []

@@ -9,11 +9,21 @@ under `make test` leaves them where they can be read back.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 
+from bot.state.store import RedisStore
 from tests.faults import figures
+from tests.support.redis_server import RedisServer
+
+
+@pytest.fixture
+def store(own_redis: RedisServer) -> Iterator[RedisStore]:
+    """The test's own client of its Redis: reading through it never reconnects the app's."""
+    s = RedisStore.from_url(own_redis.url, timeout=1.0)
+    yield s
+    s.close()
 
 
 @pytest.fixture

@@ -6,23 +6,15 @@ import os
 import signal
 import subprocess
 import sys
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.support import slack_requests
 from tests.support.redis_server import free_port
+from tests.support.serve_process import healthy
 from tests.support.slack_app import SECRET, TOKEN, eventually
 
 MESHGATE = str(Path(sys.executable).with_name("meshgate"))
-
-
-def _healthy(base: str) -> bool:
-    try:
-        with urllib.request.urlopen(base + "/healthz", timeout=1) as r:  # noqa: S310
-            return bool(r.status == 200)
-    except OSError:
-        return False
 
 
 @dataclass
@@ -58,7 +50,7 @@ class Replica:
         if self.process.poll() is not None:
             output = self.process.stdout.read() if self.process.stdout else ""
             raise AssertionError(f"meshgate serve exited {self.process.returncode}: {output}")
-        return _healthy(self.base)
+        return healthy(self.base)
 
     def command(self, text: str, *, user: str, channel: str = "C111") -> int:
         """`/rollout TEXT` typed by `user`, signed as Slack signs it; the ack's status."""

@@ -44,14 +44,6 @@ def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
 
 
 @pytest.fixture
-def store(own_redis: RedisServer) -> Iterator[RedisStore]:
-    """The test's own client of the Redis: reading through it never reconnects the app's."""
-    s = RedisStore.from_url(own_redis.url, timeout=1.0)
-    yield s
-    s.close()
-
-
-@pytest.fixture
 def served(
     store: RedisStore, slack_api: SlackWebStandIn, clock: ManualClock
 ) -> Iterator[ServedApp]:

@@ -69,13 +69,6 @@ def api(
 
 
 @pytest.fixture
-def store(own_redis: RedisServer) -> Iterator[RedisStore]:
-    s = RedisStore.from_url(own_redis.url, timeout=1.0)
-    yield s
-    s.close()
-
-
-@pytest.fixture
 def replica_env(
     api: FakeKubeApi, own_redis: RedisServer, slack_api: SlackWebStandIn, tmp_path: Path
 ) -> dict[str, str]:

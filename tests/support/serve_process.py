@@ -36,6 +36,15 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def healthy(base: str) -> bool:
+    """True when a meshgate server at `base` answers /healthz with 200."""
+    try:
+        with urllib.request.urlopen(base + "/healthz", timeout=1) as r:  # noqa: S310
+            return bool(r.status == 200)
+    except OSError:
+        return False
+
+
 def pids_under(folder: Path, *, name: str = "") -> list[int]:
     """Live processes (this one aside) whose command line mentions `folder` (and `name`)."""
     found = []
