@@ -8,8 +8,8 @@ post the missing message (with its waiting thread notes) or update the stale one
 
 `meshgate serve` runs it once at start-up and then every minute, once per aligned tick across
 replicas (bot.slack.ticks). Slack unavailable: the sweep stops, the rest waits for the next
-tick (each failed call is counted by bot.slack.posting); the scheduler never sees an error.
-Messages are paced per channel (bot.slack.pacing), as alerts are.
+tick (each failed call is counted by the client, bot.slack.counted_client); the scheduler
+never sees an error. Messages are paced per channel (bot.slack.pacing), as alerts are.
 """
 
 from __future__ import annotations
