@@ -22,9 +22,10 @@ import threading
 from typing import Any
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.errors import SlackApiError
 
 from bot.slack import alert_blocks, blocks
+from bot.slack.counted_client import SLACK_ERRORS
 from bot.slack.pacing import Pacer
 from bot.slack.state import SlackState
 from commands import alerts as alert_views
@@ -58,7 +59,7 @@ class SlackAlerts:
         with self._lock_for(alert.id):
             try:
                 return self._show(alert)
-            except (SlackApiError, SlackClientError) as e:
+            except SLACK_ERRORS as e:
                 log.warning("alert %s not shown: %s", alert.id, _error(e))
                 return False
 
@@ -122,7 +123,7 @@ class SlackAlerts:
             return self._locks.setdefault(alert_id, threading.Lock())
 
 
-def _error(e: SlackApiError | SlackClientError) -> str:
+def _error(e: BaseException) -> str:
     """What Slack said, without the request (which carries the token)."""
     if isinstance(e, SlackApiError):
         return str(e.response.get("error", "error"))

@@ -39,7 +39,7 @@ def upload_chart(
         raise ChartUploadFailed(
             f"Slack refused the chart upload: {e.response.get('error', 'unknown error')}"
         ) from e
-    except SlackClientError as e:
+    except (SlackClientError, OSError) as e:  # OSError: a timeout or a broken connection
         raise ChartUploadFailed(f"the chart upload did not reach Slack: {type(e).__name__}") from e
     file = response.get("file") or {}
     return str(file.get("id", ""))

@@ -20,6 +20,10 @@ from slack_sdk.web.slack_response import SlackResponse
 from bot import observability
 from bot.observability import Dependency
 
+# What a Web API call can raise: Slack's refusal, the SDK's own errors, and the network's
+# (a timeout, a reset, an unreachable host: TimeoutError and URLError are OSErrors).
+SLACK_ERRORS = (SlackApiError, SlackClientError, OSError)
+
 # Slack `error`s that a caller expects and handles as a normal answer.
 _PROTOCOL_ANSWERS = frozenset({"hash_conflict"})
 

@@ -25,15 +25,15 @@ from enum import StrEnum
 from typing import Any
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.errors import SlackApiError
 
+from bot.slack.counted_client import SLACK_ERRORS
 from bot.slack.state import Posting, SlackState
 
 log = logging.getLogger(__name__)
 
 # What a Web API call raises: Slack's answer, slack_sdk's own errors, and the socket's
 # (TimeoutError, URLError and ConnectionResetError are OSErrors).
-SLACK_ERRORS = (SlackApiError, SlackClientError, OSError)
 # The metadata event type of a rollout's message (Slack's message metadata).
 METADATA_TYPE = "meshgate_rollout"
 # How far back a post that may have landed is looked for: the channel's latest messages

@@ -28,7 +28,8 @@ from slack_sdk import WebClient
 from bot import wording
 from bot.metrics import charts
 from bot.slack import blocks, charts_upload, posting
-from bot.slack.posting import SLACK_ERRORS, Failure, Outcome
+from bot.slack.counted_client import SLACK_ERRORS
+from bot.slack.posting import Failure, Outcome
 from bot.slack.state import MessageRef, SlackState
 from commands import dispatch, parsing
 from commands.context import Context

@@ -131,3 +131,35 @@ def test_an_unacknowledged_alert_mentions_the_on_call_group_once_and_shows_on_ap
     view = eventually(lambda: slack.home_view(BOB), what="home view")
     shown = json.dumps(view["blocks"])
     assert line.alert.id in shown and "escalated at" in shown
+
+
+def test_an_alert_whose_post_hangs_past_the_timeout_is_not_shown_and_raises_nothing(
+    slack_api: SlackWebStandIn, store: RedisStore
+) -> None:
+    """A hung Slack is a failed call for the watch (tried again next sweep), never an error
+    that ends the sweep before the other alerts are shown."""
+    from datetime import UTC, datetime
+
+    from bot.slack import app as slack_app
+    from bot.slack.alerting import SlackAlerts
+    from bot.slack.pacing import Pacer
+    from bot.slack.state import SlackState
+    from workflows.watch.alerts import Alert
+
+    client = slack_app.web_client(token="xoxb-test", base_url=slack_api.base_url, timeout=1)
+    alerts = SlackAlerts(
+        client=client,
+        state=SlackState(store.client),
+        pacer=Pacer(sleep=lambda _: None),
+        channel=ALERTS,
+        oncall_group=None,
+    )
+    alert = Alert(
+        id="a1b2", cause="mtls_weakened", kinds=("mtls_weakened",), services=("shop/cart",),
+        opened_at=datetime(2026, 12, 3, 9, 0, tzinfo=UTC),
+    )  # fmt: skip
+    slack_api.answer_slowly(60)
+    try:
+        assert alerts.show(alert, shown_revision=0) is False
+    finally:
+        slack_api.answer_promptly()

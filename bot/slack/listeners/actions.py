@@ -19,6 +19,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot import observability
 from bot.slack import blocks, surfaces
+from bot.slack.counted_client import SLACK_ERRORS
 from bot.slack.listeners import Deps, fields
 from commands import dispatch, recording
 from commands.errors import CommandError, UsageError
@@ -153,8 +154,9 @@ def register(app: App, deps: Deps) -> None:
             try:
                 # the app's client, not Bolt's per-request one: its failures are counted
                 app.client.views_open(trigger_id=str(body["trigger_id"]), view=modal)
-            except SlackApiError as e:
-                log.warning("cannot open the reject modal: %s", e.response.get("error"))
+            except SLACK_ERRORS as e:
+                said = e.response.get("error") if isinstance(e, SlackApiError) else type(e).__name__
+                log.warning("cannot open the reject modal: %s", said)
 
         # a trigger id is good for 3 s: open the modal at once, not behind other work
         deps.hand_off(body, work, what=f"reject click by {actor}")

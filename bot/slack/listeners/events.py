@@ -11,6 +11,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.slack import surfaces
+from bot.slack.counted_client import SLACK_ERRORS
 from bot.slack.listeners import Deps
 from commands import alerts, dispatch, parsing
 from workflows.ports import StoreUnavailable
@@ -53,12 +54,16 @@ def publish_home(client: WebClient, deps: Deps, *, user: str, view: dict[str, An
     """views.publish with the last hash; on a hash conflict, publish once more without it."""
     known = deps.state.home_hash(user)
     try:
-        response = client.views_publish(user_id=user, view=view, hash=known)
-    except SlackApiError as e:
-        if e.response.get("error") != "hash_conflict":
-            log.warning("App Home publish failed: %s", e.response.get("error"))
-            return
-        response = client.views_publish(user_id=user, view=view)
+        try:
+            response = client.views_publish(user_id=user, view=view, hash=known)
+        except SlackApiError as e:
+            if e.response.get("error") != "hash_conflict":
+                raise
+            response = client.views_publish(user_id=user, view=view)
+    except SLACK_ERRORS as e:
+        said = e.response.get("error") if isinstance(e, SlackApiError) else type(e).__name__
+        log.warning("App Home publish failed: %s", said)
+        return
     new_hash = (response.get("view") or {}).get("hash")
     if new_hash:
         deps.state.remember_home_hash(user, str(new_hash))
