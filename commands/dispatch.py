@@ -59,6 +59,20 @@ def execute(text: str, *, actor: str, ctx: Context) -> Reply:
     return run(command, actor=actor, ctx=ctx)
 
 
+def instant(text: str, *, actor: str, ctx: Context) -> Reply | None:
+    """The reply to `text` when the text alone decides it (help, a usage error), else None.
+
+    Such a reply reads no state and calls nothing, so a front end may answer it at once.
+    """
+    try:
+        command = parsing.parse(text)
+    except CommandError as e:
+        return error_reply(_first_word(text), e)
+    if isinstance(command, parsing.Help):
+        return run(command, actor=actor, ctx=ctx)
+    return None
+
+
 def run(command: parsing.Command, *, actor: str, ctx: Context) -> Reply:
     """Run an already-parsed command (buttons build commands directly)."""
     verb = parsing.verb_of(command)

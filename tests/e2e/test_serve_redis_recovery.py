@@ -149,3 +149,27 @@ def test_a_hung_redis_does_not_delay_help_and_bounds_the_rest(served: ServeProce
     assert servers == [hung], "a second redis-server was started on the same AOF"
     reply, _, _ = _first_success(served, timeout=20)
     assert SVC in reply
+
+
+def test_help_and_usage_errors_do_not_queue_behind_commands_waiting_on_a_hung_redis(
+    served: ServeProcess,
+) -> None:
+    """Both workers held by commands that wait on Redis: `help` and a usage error need
+    nothing but the text, so they still answer within Slack's 3 s."""
+    _started(served)
+    hung = served.redis_pid()
+    os.kill(hung, signal.SIGSTOP)
+    try:
+        waiting = [served.command(f"status {SVC}") for _ in range(4)]  # more than the workers
+        help_reply, help_seconds = served.ask("help")
+        usage_reply, usage_seconds = served.ask("approve")
+    finally:
+        os.kill(hung, signal.SIGCONT)
+    print(
+        f"\n4 commands waiting on a SIGSTOPped Redis: help answered in "
+        f"{help_seconds * 1000:.0f} ms, a usage error in {usage_seconds * 1000:.0f} ms"
+    )
+    assert "snooze ALERT DURATION" in help_reply and help_seconds < SLACK_SECONDS, help_seconds
+    assert usage_reply.startswith("usage") and usage_seconds < SLACK_SECONDS, usage_seconds
+    for user in waiting:  # and the others were answered, not dropped
+        assert served.reply_to(user, timeout=30)

@@ -1,5 +1,8 @@
 """The slash command (`/rollout VERB ...`): ack at once, run the verb on the worker, answer.
 
+`help` and usage errors need nothing but the text: they are answered on the worker's quick
+lane, with no delivery claim (a replayed `help` is harmless), so a hung Redis cannot hold them.
+
 Changes update the rollout's message in the channel; everything else (refusals, usage errors,
 status, lists, history, help) is shown only to the person who typed it.
 """
@@ -26,6 +29,18 @@ def register(app: App, deps: Deps) -> None:
         actor = str(command["user_id"])
         channel = str(command["channel_id"])
         text = str(command.get("text") or "")
+        instant = dispatch.instant(text, actor=actor, ctx=deps.ctx)
+        if instant is not None:  # help, a usage error: never behind work waiting on Redis
+
+            def answer() -> None:
+                observability.replied(instant)
+                deps.publisher.ephemeral(
+                    channel=channel, user=actor, reply=instant, respond=respond
+                )
+
+            deps.worker.submit(answer, what=f"/rollout by {actor}", quick=True)
+            ack()
+            return
 
         def work() -> None:
             reply = dispatch.execute(text, actor=actor, ctx=deps.ctx)
