@@ -17,8 +17,10 @@ A server that dies (kill -9, the OOM killer) is restarted by `revive`, on the sa
 under the same lock, so of several processes sharing it exactly one restarts it and the others
 find it answering; with `appendfsync always`, every write Redis acknowledged is in the AOF the
 new server loads. bot.state.supervision calls it from a watchdog thread. A server that is alive
-but does not answer (stopped, or stuck) is never replaced: a second server appending to the
-same AOF would corrupt it. `probe` tells the three apart: a PING answered, a socket nobody
+but does not answer (stopped, or stuck) is never started beside: a second server appending to
+the same AOF would corrupt it. `kill_hung` kills it first (the watchdog does after HUNG_LIMIT_S),
+found by its pid file and only if that process's command line names this socket; then it is
+dead and `revive` replaces it. `probe` tells the three apart: a PING answered, a socket nobody
 listens on (dead: no socket file, or the connection refused, nothing else), or anything else
 (hung).
 """
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import signal
 import socket
 import subprocess  # noqa: S404 - we start our own bundled redis-server, no shell
 import time
@@ -52,6 +55,9 @@ _START_TIMEOUT_S = 10.0
 # A PING over a local socket takes well under a millisecond; half a second without an answer
 # is a server that is stopped or stuck, not a slow one.
 _PROBE_TIMEOUT_S = 0.5
+_PIDFILE = "redis.pid"
+# How long a killed server may take to let go of its socket before a new one is started.
+_KILL_TIMEOUT_S = 5.0
 
 
 class Liveness(StrEnum):
@@ -167,6 +173,39 @@ class EmbeddedRedis:
                 f"cannot restart the embedded redis-server in {self.state_dir}: {e.strerror}"
             ) from e
 
+    def kill_hung(self) -> bool:
+        """SIGKILL the server if it is alive and not answering; True when it was killed.
+
+        Only the process named by the server's pid file whose command line names this socket
+        is killed (a recycled pid is left alone). AOF is fsynced on every write, so a restart
+        loses nothing it acknowledged. False when it answers again, is gone, or cannot be found.
+        """
+        with self._locked():
+            if self.probe() is not Liveness.HUNG:
+                return False
+            pid = self._server_pid()
+            if pid is None:
+                return False
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                return False
+            deadline = time.monotonic() + _KILL_TIMEOUT_S
+            while time.monotonic() < deadline:
+                self._reap()
+                if not self._listening():
+                    return True
+                time.sleep(0.02)
+            return True
+
+    def _server_pid(self) -> int | None:
+        try:
+            pid = int((self.state_dir / _PIDFILE).read_text().strip())
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (OSError, ValueError):
+            return None
+        return pid if str(self.socket) in cmdline else None
+
     def _reap(self) -> None:
         """Collect our own child if it exited (it was killed), so it leaves no zombie."""
         if self._process is not None and self._process.poll() is not None:
@@ -192,6 +231,7 @@ class EmbeddedRedis:
             "--appendfsync", "always",
             "--save", "",
             "--logfile", str(self.state_dir / "redis.log"),
+            "--pidfile", str(self.state_dir / _PIDFILE),
             "--daemonize", "no",
         ]  # fmt: skip
         self._process = subprocess.Popen(  # noqa: S603 - fixed argv, our own binary

@@ -9,8 +9,9 @@ redis-py opens a new connection to the same socket on the next command.
 `health` is what /healthz reports (bot.slack.wsgi, through `live`):
 
     up           the server answers
-    hung         alive, not answering (stopped or stuck): not restarted, since a second server
-                 on the same AOF would corrupt it; live (readiness takes the replica out)
+    hung         alive, not answering (stopped or stuck): no second server is started beside
+                 it (two on one AOF would corrupt it); live (readiness takes the replica out).
+                 Hung for longer than `hung_limit` (HUNG_LIMIT_S), it is killed and restarted
     recovering   it died and is being restarted: live, the process will do its work again
     failed       it died and could not be restarted: not live, so the kubelet restarts the pod
 """
@@ -19,6 +20,8 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections.abc import Callable
 from enum import StrEnum
 
 from bot.state.embedded import EmbeddedRedis, EmbeddedRedisError, Liveness
@@ -30,6 +33,9 @@ DEFAULT_INTERVAL_S = 1.0
 # A restart that fails (a corrupt AOF, a full disk) is retried at most this far apart, so a
 # repaired folder is picked up within it and a broken one does not spawn a server a second.
 MAX_BACKOFF_S = 10.0
+# A server that has not answered for this long is stuck for good, not busy: a local Redis with
+# a small keyspace answers in microseconds, and an fsync stall lasts seconds, not half a minute.
+HUNG_LIMIT_S = 30.0
 
 
 class Health(StrEnum):
@@ -44,9 +50,19 @@ class Health(StrEnum):
 class Supervisor:
     """Watches one EmbeddedRedis from a daemon thread; `start`, `stop`, `health`."""
 
-    def __init__(self, embedded: EmbeddedRedis, *, interval: float = DEFAULT_INTERVAL_S) -> None:
+    def __init__(
+        self,
+        embedded: EmbeddedRedis,
+        *,
+        interval: float = DEFAULT_INTERVAL_S,
+        hung_limit: float = HUNG_LIMIT_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._embedded = embedded
         self._interval = interval
+        self._hung_limit = hung_limit
+        self._clock = clock
+        self._hung_since: float | None = None
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._failures = 0
@@ -75,13 +91,30 @@ class Supervisor:
     def check(self) -> Health:
         """One round: probe the server, restart it if it is dead; the health it leaves."""
         liveness = self._embedded.probe()
+        if liveness is not Liveness.HUNG:
+            self._hung_since = None
         if liveness is Liveness.ANSWERS:
             self._set(Health.UP)
         elif liveness is Liveness.HUNG:
-            self._set(Health.HUNG)
+            self._hung()
         else:
             self._restart()
         return self.health
+
+    def _hung(self) -> None:
+        now = self._clock()
+        if self._hung_since is None:
+            self._hung_since = now
+        if now - self._hung_since < self._hung_limit:
+            self._set(Health.HUNG)
+            return
+        if self._embedded.kill_hung():
+            silent = now - self._hung_since
+            log.error("the embedded redis-server did not answer for %.0f s; killed it", silent)
+            self._hung_since = None
+            self._restart()
+        else:
+            self._set(Health.HUNG)
 
     def _restart(self) -> None:
         if self.health is not Health.FAILED:

@@ -120,6 +120,29 @@ def test_a_hung_server_is_left_alone_and_live(embedded: EmbeddedRedis) -> None:
     assert supervisor.restarts == 0
 
 
+def test_a_server_hung_past_the_limit_is_killed_and_replaced_with_what_it_acknowledged(
+    embedded: EmbeddedRedis,
+) -> None:
+    """Stuck for good (SIGSTOP that nobody resumes): after `hung_limit` the watchdog kills it
+    (only it: the process that holds the socket) and starts a new one on the same AOF."""
+    now = [0.0]
+    supervisor = Supervisor(embedded, hung_limit=30.0, clock=lambda: now[0])
+    _client(embedded).set("meshgate:test", "kept")
+    hung = _server(embedded)
+    os.kill(hung, signal.SIGSTOP)
+    assert supervisor.check() is Health.HUNG
+    now[0] = 29.0
+    assert supervisor.check() is Health.HUNG  # under the limit: left alone
+    assert pids_under(embedded.state_dir, name="redis-server") == [hung]
+    now[0] = 31.0
+    assert supervisor.check() is Health.UP
+    assert supervisor.restarts == 1
+    assert _exited(hung) or hung not in pids_under(embedded.state_dir, name="redis-server")
+    (replacement,) = pids_under(embedded.state_dir, name="redis-server")
+    assert replacement != hung
+    assert _client(embedded).get("meshgate:test") == b"kept"
+
+
 def test_a_server_that_cannot_be_restarted_is_not_live_until_repaired(
     embedded: EmbeddedRedis,
 ) -> None:
