@@ -8,7 +8,6 @@ exits 0, and no redis-server (or anything else) it started is left running.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -16,9 +15,9 @@ import threading
 from pathlib import Path
 
 from tests.support import slack_requests
-from tests.support.serve_process import free_port, healthy, pids_under
+from tests.support.serve_process import free_port, healthy, pids_under, serve_env
 from tests.support.slack_api import SlackWebStandIn
-from tests.support.slack_app import SECRET, TOKEN, eventually
+from tests.support.slack_app import SECRET, eventually
 
 MESHGATE = str(Path(sys.executable).with_name("meshgate"))
 COMMANDS = 8
@@ -29,14 +28,7 @@ def test_sigterm_answers_every_acked_command_and_leaves_nothing_running(
 ) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("MESHGATE_")}
-    env = {
-        **clean,
-        "MESHGATE_STATE_DIR": str(tmp_path),
-        "MESHGATE_SLACK_BOT_TOKEN": TOKEN,
-        "MESHGATE_SLACK_SIGNING_SECRET": SECRET,
-        "MESHGATE_SLACK_API_URL": slack_api.base_url,
-    }
+    env = serve_env(tmp_path, slack_api, MESHGATE_SLACK_SIGNING_SECRET=SECRET)
     proc = subprocess.Popen(  # noqa: S603 - our own entry point
         [MESHGATE, "serve", "--demo", "--host", "127.0.0.1", "--port", str(port)],
         env=env,

@@ -9,7 +9,6 @@ Slack sends nothing there in this mode. SIGTERM stops it with exit 0 and nothing
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -20,7 +19,7 @@ from pathlib import Path
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support import slack_requests
-from tests.support.serve_process import free_port, pids_under
+from tests.support.serve_process import free_port, pids_under, serve_env
 from tests.support.slack_api import SlackWebStandIn
 from tests.support.slack_app import TOKEN, eventually
 from tests.support.socket_mode import SocketModeServer, slash_commands_envelope
@@ -60,14 +59,7 @@ def test_socket_mode_serves_the_probes_and_metrics_and_stops_cleanly_on_sigterm(
 ) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("MESHGATE_")}
-    env = {
-        **clean,
-        "MESHGATE_STATE_DIR": str(tmp_path),
-        "MESHGATE_SLACK_BOT_TOKEN": TOKEN,
-        "MESHGATE_SLACK_APP_TOKEN": "xapp-1-test",
-        "MESHGATE_SLACK_API_URL": slack_api.base_url,
-    }
+    env = serve_env(tmp_path, slack_api, MESHGATE_SLACK_APP_TOKEN="xapp-1-test")
     proc = subprocess.Popen(  # noqa: S603 - our own entry point
         [MESHGATE, "serve", "--demo", "--host", "127.0.0.1", "--port", str(port)],
         env=env,
@@ -114,14 +106,7 @@ def test_a_refused_app_token_is_one_clear_line_and_exit_1(
     slack_api: SlackWebStandIn, tmp_path: Path
 ) -> None:
     slack_api.accepted_tokens = frozenset({TOKEN})  # the app token was revoked
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("MESHGATE_")}
-    env = {
-        **clean,
-        "MESHGATE_STATE_DIR": str(tmp_path),
-        "MESHGATE_SLACK_BOT_TOKEN": TOKEN,
-        "MESHGATE_SLACK_APP_TOKEN": "xapp-1-revoked-secret",
-        "MESHGATE_SLACK_API_URL": slack_api.base_url,
-    }
+    env = serve_env(tmp_path, slack_api, MESHGATE_SLACK_APP_TOKEN="xapp-1-revoked-secret")
     done = subprocess.run(  # noqa: S603 - our own entry point
         [MESHGATE, "serve", "--demo", "--host", "127.0.0.1", "--port", str(free_port())],
         env=env,

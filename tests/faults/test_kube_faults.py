@@ -133,6 +133,20 @@ def test_a_kind_that_cannot_be_read_makes_its_checks_unknown_never_pass(
 APPLY_FAULTS = {"apply 500": 500, "apply 403": 403}
 
 
+def _strict_context(
+    live: tuple[LiveClusterReader, KubeChanges], store: RedisStore, clock: ManualClock
+) -> Context:
+    """A command context on the live reader and writer, with the one-phase STRICT playbook."""
+    reader, writer = live
+    return Context(
+        store=store,
+        playbook=playbook.parse(STRICT_PLAYBOOK, source="strict.yaml"),
+        clock=clock,
+        cluster=reader,
+        writer=writer,
+    )
+
+
 @pytest.mark.parametrize("status", APPLY_FAULTS.values(), ids=APPLY_FAULTS.keys())
 def test_an_apply_the_server_refuses_leaves_the_rollout_at_its_phase_and_is_recorded(
     api: FakeKubeApi,
@@ -142,14 +156,7 @@ def test_an_apply_the_server_refuses_leaves_the_rollout_at_its_phase_and_is_reco
     tally: dict[str, int],
     status: int,
 ) -> None:
-    reader, writer = live
-    ctx = Context(
-        store=store,
-        playbook=playbook.parse(STRICT_PLAYBOOK, source="strict.yaml"),
-        clock=clock,
-        cluster=reader,
-        writer=writer,
-    )
+    ctx = _strict_context(live, store, clock)
     assert to_strict_request(ctx).ok
     api.fail(PA, status, method="PATCH", message=f"injected {status}")
     approved = dispatch.execute(f"approve {SVC}", actor="bob", ctx=ctx)
@@ -171,14 +178,7 @@ def test_an_apply_answered_too_late_is_not_recorded_as_nothing_changed(
     store: RedisStore,
     clock: ManualClock,
 ) -> None:
-    reader, writer = live
-    ctx = Context(
-        store=store,
-        playbook=playbook.parse(STRICT_PLAYBOOK, source="strict.yaml"),
-        clock=clock,
-        cluster=reader,
-        writer=writer,
-    )
+    ctx = _strict_context(live, store, clock)
     assert to_strict_request(ctx).ok
     api.slow(PA, TIMEOUT * 3, method="PATCH")  # answered after the writer gave up; stored
     approved = dispatch.execute(f"approve {SVC}", actor="bob", ctx=ctx)

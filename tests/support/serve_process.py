@@ -36,6 +36,18 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def serve_env(state_dir: Path, slack: SlackWebStandIn, **settings: str) -> dict[str, str]:
+    """This process's environment without MESHGATE_ settings, then meshgate's for the test."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("MESHGATE_")}
+    return {
+        **clean,
+        "MESHGATE_STATE_DIR": str(state_dir),
+        "MESHGATE_SLACK_BOT_TOKEN": TOKEN,
+        "MESHGATE_SLACK_API_URL": slack.base_url,
+        **settings,
+    }
+
+
 def healthy(base: str) -> bool:
     """True when a meshgate server at `base` answers /healthz with 200."""
     try:
@@ -77,14 +89,7 @@ class ServeProcess:
         self.state_dir = state_dir
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        clean = {k: v for k, v in os.environ.items() if not k.startswith("MESHGATE_")}
-        env = {
-            **clean,
-            "MESHGATE_STATE_DIR": str(state_dir),
-            "MESHGATE_SLACK_BOT_TOKEN": TOKEN,
-            "MESHGATE_SLACK_SIGNING_SECRET": SECRET,
-            "MESHGATE_SLACK_API_URL": slack.base_url,
-        }
+        env = serve_env(state_dir, slack, MESHGATE_SLACK_SIGNING_SECRET=SECRET)
         self.process = subprocess.Popen(  # noqa: S603 - our own entry point
             [MESHGATE, "serve", "--demo", "--host", "127.0.0.1", "--port", str(self.port)],
             env=env,
