@@ -1,12 +1,15 @@
-"""Shared fixtures: a real Redis server per session, a clean database per test."""
+"""Shared fixtures: a real Redis server per session, a clean database per test, and the root
+logger given back as each test found it."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from bot.logs import Redactor
 from bot.state.store import RedisStore
 from tests.support.clock import ManualClock
 from tests.support.redis_server import RedisServer
@@ -16,6 +19,20 @@ pytest_plugins = [
     "tests.support.kube_fixtures",
     "tests.support.prometheus",
 ]
+
+
+@pytest.fixture(autouse=True)
+def _root_logger_restored() -> Iterator[None]:
+    """`meshgate` run in-process configures logging (bot.logs.configure puts a handler on the
+    stream of that moment at the root): remove it after the test, so a handler on a closed
+    capture stream does not outlive its test, and give the root its level back."""
+    root = logging.getLogger()
+    level = root.level
+    yield
+    for handler in list(root.handlers):
+        if any(isinstance(f, Redactor) for f in handler.filters):
+            root.removeHandler(handler)
+    root.setLevel(level)
 
 
 @pytest.fixture(scope="session")

@@ -20,6 +20,7 @@ from typing import Any
 import waitress.server
 from pydantic import SecretStr
 from slack_bolt import App
+from waitress import wasyncore
 
 from bot import wiring
 from bot.settings import Settings
@@ -109,24 +110,28 @@ def serve_wsgi(app: Any) -> tuple[str, Callable[[], None]]:
 
     Waitress gets the limits `meshgate serve` gives it (bot.slack.wsgi.WAITRESS_LIMITS).
 
-    The stop closes every socket from inside waitress's own loop (its trigger), so the loop
-    ends on its own instead of failing on a socket closed under it by another thread.
+    The loop runs in short turns until the stop asks it to end (as bot.cli.stopping runs it);
+    the stop then waits for the loop thread, and only then closes the sockets, so nothing is
+    closed under a running loop and no wake-up pipe is needed.
     """
     server: Any = waitress.server.create_server(
         app, host="127.0.0.1", port=0, threads=8, **WAITRESS_LIMITS
     )
-    thread = threading.Thread(target=server.run, daemon=True, name="waitress-loop")
+    stopping = threading.Event()
+
+    def run() -> None:
+        while not stopping.is_set():
+            wasyncore.loop(timeout=0.05, map=server._map, count=1)
+
+    thread = threading.Thread(target=run, daemon=True, name="waitress-loop")
     thread.start()
 
-    def close_all() -> None:
-        for dispatcher in list(server._map.values()):
-            dispatcher.close()
-
     def stop() -> None:
-        server.task_dispatcher.shutdown()  # request threads end first: none pulls the trigger
-        server.trigger.pull_trigger(close_all)
+        server.task_dispatcher.shutdown()  # the request threads end first
+        stopping.set()
         thread.join(timeout=10)
         assert not thread.is_alive(), "the test server's loop did not stop"
+        wasyncore.close_all(server._map)  # the loop has ended: nothing uses them any more
 
     return f"http://127.0.0.1:{server.effective_port}/slack/events", stop
 
