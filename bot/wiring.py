@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bot import draining
 from bot.errors import StartupError
 from bot.settings import Settings
 from bot.state.embedded import EmbeddedRedis
@@ -185,8 +186,9 @@ def open_bot(
                     publisher=parts.publisher,
                 )
             watcher.schedule(scheduler)
+            running = draining.RunningJobs(scheduler)
             scheduler.start()
-            stack.callback(scheduler.shutdown, wait=False)
+            stack.callback(draining.stop, scheduler, running)  # running sweeps finish first
         yield Bot(
             ctx=ctx,
             store=store,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt import App
@@ -103,53 +104,35 @@ def register(app: App, deps: Deps) -> None:
 
     @app.action(blocks.APPROVE_ACTION)
     def on_approve(ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any]) -> None:
-        actor, channel = fields.user_id(body), fields.channel_id(body)
-        ts, team = _message_ts_of(body), team_of(body)
-        value = str(action.get("value", ""))
+        click = _Click.of(body, action)
 
         def work() -> None:
-            target = target_or_refuse(
-                deps,
-                value,
-                verb="approve",
-                actor=actor,
-                channel=channel,
-                team=team,
-                message_ts=ts,
-            )
+            target = click.target(deps, verb="approve")
             if target is None:
                 return
             service, request_id = target
             reply = dispatch.run(
-                Approve(service=service, request_id=request_id), actor=actor, ctx=deps.ctx
+                Approve(service=service, request_id=request_id), actor=click.actor, ctx=deps.ctx
             )
             observability.replied(reply)
-            deps.publisher.decided(reply, actor=actor, channel=channel, service=str(service))
+            deps.publisher.decided(
+                reply, actor=click.actor, channel=click.channel, service=str(service)
+            )
 
-        deps.hand_off(body, work, what=f"approve click by {actor}")
+        deps.hand_off(body, work, what=f"approve click by {click.actor}")
         ack()  # after the hand-off: an acked request's work is already queued
 
     @app.action(blocks.REJECT_ACTION)
     def on_reject(ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any]) -> None:
-        actor, channel = fields.user_id(body), fields.channel_id(body)
-        ts, team = _message_ts_of(body), team_of(body)
-        value = str(action.get("value", ""))
+        click = _Click.of(body, action)
 
         def work() -> None:
-            target = target_or_refuse(
-                deps,
-                value,
-                verb="reject",
-                actor=actor,
-                channel=channel,
-                team=team,
-                message_ts=ts,
-            )
+            target = click.target(deps, verb="reject")
             if target is None:
                 return
             service, request_id = target
             modal = surfaces.reject_modal(
-                service=str(service), request_id=request_id, channel=channel
+                service=str(service), request_id=request_id, channel=click.channel
             )
             try:
                 # the app's client, not Bolt's per-request one: its failures are counted
@@ -159,8 +142,41 @@ def register(app: App, deps: Deps) -> None:
                 log.warning("cannot open the reject modal: %s", said)
 
         # a trigger id is good for 3 s: open the modal at once, not behind other work
-        deps.hand_off(body, work, what=f"reject click by {actor}")
+        deps.hand_off(body, work, what=f"reject click by {click.actor}")
         ack()  # after the hand-off: an acked request's work is already queued
+
+
+@dataclass(frozen=True)
+class _Click:
+    """A button click: who, where (workspace, channel, message) and the button's value."""
+
+    actor: str
+    channel: str
+    team: str
+    message_ts: str
+    value: str
+
+    @classmethod
+    def of(cls, body: dict[str, Any], action: dict[str, Any]) -> _Click:
+        return cls(
+            actor=fields.user_id(body),
+            channel=fields.channel_id(body),
+            team=team_of(body),
+            message_ts=_message_ts_of(body),
+            value=str(action.get("value", "")),
+        )
+
+    def target(self, deps: Deps, *, verb: str) -> tuple[ServiceRef, str] | None:
+        """The rollout and request the click decides, or None (refused and answered)."""
+        return target_or_refuse(
+            deps,
+            self.value,
+            verb=verb,
+            actor=self.actor,
+            channel=self.channel,
+            team=self.team,
+            message_ts=self.message_ts,
+        )
 
 
 def _message_ts_of(body: dict[str, Any]) -> str:
