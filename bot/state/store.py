@@ -64,7 +64,9 @@ QUICK_TIMEOUT_S = 0.5
 # KEYS: document, trail. ARGV: expected version (-1: no document yet), new document, trail
 # MAXLEN, then one trail entry per remaining argument. Returns 1 when written, 0 when the
 # stored version moved on (nothing written). Both keys share the rollout's hash tag.
-_COMMIT = """
+# The compare half of a compare-and-set on a JSON document with a `version` (KEYS[1]; ARGV[1]:
+# the expected version, -1 for "must not exist yet"): returns 0, writing nothing, on a mismatch.
+VERSION_GUARD = """
 local current = redis.call('GET', KEYS[1])
 local expected = tonumber(ARGV[1])
 if expected < 0 then
@@ -74,12 +76,17 @@ else
   local ok, decoded = pcall(cjson.decode, current)
   if not ok or decoded['version'] ~= expected then return 0 end
 end
+"""
+_COMMIT = (
+    VERSION_GUARD
+    + """
 redis.call('SET', KEYS[1], ARGV[2])
 for i = 4, #ARGV do
   redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'entry', ARGV[i])
 end
 return 1
 """
+)
 
 
 def rollout_key(service: str) -> str:

@@ -26,7 +26,7 @@ from typing import TypeVar
 import redis
 from pydantic import ValidationError
 
-from bot.state.store import translated
+from bot.state.store import VERSION_GUARD, translated
 from workflows.ports import StoreUnavailable
 from workflows.watch.alerts import Alert
 from workflows.watch.baselines import Baseline
@@ -45,16 +45,9 @@ _RESOLVED_TTL_S = 7 * 24 * 3600
 _TICK_TTL_S = 2 * 3600
 # KEYS: alert document. ARGV: expected version (-1: must not exist), new document, TTL (0:
 # none). Returns 1 when written, 0 when the stored version is not the expected one.
-_PUT = """
-local current = redis.call('GET', KEYS[1])
-local expected = tonumber(ARGV[1])
-if expected < 0 then
-  if current then return 0 end
-else
-  if not current then return 0 end
-  local ok, decoded = pcall(cjson.decode, current)
-  if not ok or decoded['version'] ~= expected then return 0 end
-end
+_PUT = (
+    VERSION_GUARD
+    + """
 if tonumber(ARGV[3]) > 0 then
   redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
 else
@@ -62,6 +55,7 @@ else
 end
 return 1
 """
+)
 # KEYS: shown counter. ARGV: revision. Only ever moves forward.
 _SHOWN = """
 local shown = tonumber(redis.call('GET', KEYS[1]) or '0')
